@@ -1,0 +1,159 @@
+"""The ``assistant`` command: a thin layer over the same API the UI and Python callers use.
+
+Errors a user can fix print one sentence and exit with status 2; nothing prints a traceback
+unless ``ASSISTANT_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+
+from .core import Assistant, UserError
+from .embedders import ModelMissingError
+from .indexer import IndexMismatchError
+from .schema import Answer, IndexReport
+from .store import StoreError
+
+console = Console()
+err_console = Console(stderr=True)
+FIXABLE_ERRORS = (UserError, IndexMismatchError, StoreError, ModelMissingError, KeyError)
+
+
+def _assistant(args: argparse.Namespace) -> Assistant:
+    return Assistant(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
+                     embedder=getattr(args, "embedder", None),
+                     chroma_url=getattr(args, "chroma_url", None))
+
+
+def print_report(report: IndexReport) -> None:
+    """The index report as a few readable lines."""
+    for label, ids in (("added", report.added), ("updated", report.updated),
+                       ("removed", report.removed)):
+        for doc_id in ids:
+            console.print(f"  {label:8} {doc_id}")
+    for skipped in report.skipped:
+        console.print(f"  [yellow]skipped[/]  {skipped.doc_id}: {skipped.reason}")
+    console.print(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
+        f"{report.chunks} passages in the index (version {report.index_version}), "
+        f"{report.embedded_chunks} embedded, {report.seconds:.2f} s")
+
+
+def print_answer(answer: Answer) -> None:
+    """The answer text, then each numbered source with its article and span."""
+    console.print(answer.text, highlight=False, markup=False)
+    for c in answer.citations:
+        who = ", ".join(x for x in (c.author, c.date, c.source) if x)
+        console.print(f"  [{c.number}] {c.title}" + (f" ({who})" if who else ""),
+                      highlight=False, markup=False)
+        console.print(f"      {c.doc_id} chars {c.start}-{c.end}, score {c.score:.2f}",
+                      style="dim", highlight=False, markup=False)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    report = assistant.index(rebuild=args.rebuild, show_progress=sys.stderr.isatty())
+    print_report(report)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    answer = _assistant(args).answer(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    history: list[dict[str, str]] = []
+    console.print("Ask about the articles (empty line or Ctrl-D to leave).", style="dim")
+    while True:
+        try:
+            question = console.input("[bold]you>[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        try:
+            answer = assistant.answer(question, history)
+        except UserError as exc:
+            err_console.print(f"[red]{exc}[/]")
+            continue
+        print_answer(answer)
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.text}]
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .webapp import serve
+
+    serve(_assistant(args), host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", help="folder of articles (default: corpus)")
+    parser.add_argument("--index", help="index folder (default: index)")
+    parser.add_argument("--embedder", choices=["bge-small", "minilm"], help="embedding model")
+    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index new, changed and removed articles")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    p.add_argument("-k", type=int, default=None, help="number of passages to consider")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="a conversation in the terminal")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="start the web UI")
+    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 7860)")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def _share_options(parser: argparse.ArgumentParser) -> None:
+    """Accept the global options after the sub-command too (``assistant index --corpus X``)."""
+    for action in parser._subparsers._group_actions[0].choices.values():  # type: ignore[union-attr]
+        for opt in ("--corpus", "--index", "--chroma-url"):
+            action.add_argument(opt, dest=opt.lstrip("-").replace("-", "_"),
+                                default=argparse.SUPPRESS)
+        action.add_argument("--embedder", choices=["bge-small", "minilm"],
+                            default=argparse.SUPPRESS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    _share_options(parser)
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except FIXABLE_ERRORS as exc:
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        err_console.print(f"[red]error:[/] {message}", highlight=False)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

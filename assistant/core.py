@@ -1,0 +1,183 @@
+"""The public face of the package: ``Assistant`` and the module-level ``answer``.
+
+One ``Assistant`` owns one index (catalogue + Chroma collection + BM25) and the models it
+needs, loaded lazily and cached per process, so the CLI, the UI and Python callers all go
+through the same code path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+
+from .answering import extractive_answer
+from .embedders import TextEmbedder, get_embedder
+from .indexer import Indexer, ProgressCallback
+from .lexical import LexicalIndex
+from .reranker import get_reranker
+from .retrieval import HybridSearcher, PassageRetriever, SearchMode
+from .schema import Answer, Document, IndexReport, Passage
+from .settings import EmbedderName, Settings, get_settings
+from .store import Catalog, VectorStore, open_chroma
+
+Message = dict[str, str]
+
+
+class UserError(ValueError):
+    """A problem the user can fix (empty question, no index yet); the message says how."""
+
+
+class Assistant:
+    """Index a folder of articles and answer questions about them with cited passages."""
+
+    def __init__(self, corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
+                 *, embedder: EmbedderName | None = None, chroma_url: str | None = None,
+                 settings: Settings | None = None):
+        base = settings or get_settings()
+        overrides: dict = {"corpus_dir": Path(corpus_dir or base.corpus_dir),
+                           "index_dir": Path(index_dir or base.index_dir)}
+        if embedder:
+            overrides["embedder"] = embedder
+        if chroma_url:
+            overrides["chroma_url"] = chroma_url
+        self.settings = base.model_copy(update=overrides)
+        self.corpus_dir: Path = self.settings.corpus_dir
+        self.index_dir: Path = self.settings.index_dir
+        self._index_lock = threading.Lock()
+
+    # -- components, built on first use -------------------------------------------------
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.index_dir)
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        return VectorStore(open_chroma(self.index_dir, self.settings.chroma_url))
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        lexical = LexicalIndex(self.index_dir)
+        lexical.load()
+        return lexical
+
+    @cached_property
+    def embedder(self) -> TextEmbedder:
+        return get_embedder(self.settings.embedder)
+
+    @cached_property
+    def searcher(self) -> HybridSearcher:
+        return HybridSearcher(self.settings, self.catalog, self.vectors, self.lexical,
+                              self.embedder, get_reranker)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(self.settings, self.catalog, self.vectors, self.lexical, self.embedder)
+
+    # -- indexing ----------------------------------------------------------------------
+    def index(self, *, rebuild: bool = False, show_progress: bool = False,
+              on_progress: ProgressCallback | None = None) -> IndexReport:
+        """Bring the index in step with the corpus folder (incrementally unless ``rebuild``)."""
+        if not self.corpus_dir.is_dir():
+            raise UserError(f"the corpus folder {self.corpus_dir} does not exist")
+        with self._index_lock:
+            if rebuild:
+                self._clear_index()
+            return self.indexer.run(self.corpus_dir, show_progress=show_progress,
+                                    on_progress=on_progress)
+
+    def _clear_index(self) -> None:
+        """Drop every indexed article, vector and BM25 entry (for ``--rebuild``)."""
+        for doc_id in self.catalog.hashes():
+            self.catalog.remove_document(doc_id)
+        client = self.vectors.client
+        client.delete_collection(self.vectors.collection.name)
+        self.__dict__.pop("vectors", None)
+        self.__dict__.pop("searcher", None)
+        self.__dict__.pop("indexer", None)
+        for key in ("embedder", "chunking"):
+            self.catalog.set_meta(key, "")
+
+    @property
+    def index_version(self) -> str:
+        return self.catalog.get_meta("version", "")
+
+    def status(self) -> dict:
+        """What the index holds: articles, passages, embedder, version, last indexed."""
+        docs, chunks = self.catalog.counts()
+        rows = self.catalog.document_rows()
+        return {"documents": docs, "passages": chunks,
+                "embedder": self.catalog.get_meta("embedder") or self.settings.embedder,
+                "index_version": self.index_version,
+                "last_indexed": max((r["indexed_at"] or 0 for r in rows), default=None),
+                "store": self.settings.chroma_url or str(self.index_dir)}
+
+    def documents(self) -> list[dict]:
+        """One row per indexed article: doc_id, title, author, date, source, chunks."""
+        return self.catalog.document_rows()
+
+    # -- questions ---------------------------------------------------------------------
+    def _ready(self) -> None:
+        if self.catalog.counts()[1] == 0:
+            raise UserError("the index is empty: run `assistant index` first")
+        self.indexer.check_embedder()
+
+    def _clean_question(self, question: str) -> str:
+        cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in question).split())
+        if not cleaned:
+            raise UserError("please type a question")
+        return cleaned[: self.settings.max_question_chars]
+
+    def retrieve(self, question: str, k: int | None = None, *, rerank_depth: int | None = None,
+                 mode: SearchMode = "hybrid") -> list[Passage]:
+        """The ``k`` passages that best answer ``question``, best first."""
+        self._ready()
+        query = self._clean_question(question)
+        return self.searcher.search(query, k or self.settings.top_k, rerank_depth, mode).passages
+
+    def answer(self, question: str, history: list[Message] | None = None, *,
+               k: int | None = None) -> Answer:
+        """Answer ``question`` from the articles, citing the exact passages used."""
+        self._ready()
+        query = self._clean_question(question)
+        depth = max(self.settings.rerank_depth, k or self.settings.top_k)
+        result = self.searcher.search(query, k or self.settings.top_k, depth)
+        return extractive_answer(question, query, result, self.settings.answer_min_score,
+                                 self.settings.answer_max_sentences, self.index_version)
+
+    def stream(self, question: str, history: list[Message] | None = None, *,
+               k: int | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is produced, then the final ``Answer``."""
+        final = self.answer(question, history, k=k)
+        yield final.text
+        yield final
+
+    def document(self, doc_id: str) -> Document:
+        """The indexed article ``doc_id`` (path relative to the corpus folder)."""
+        doc = self.catalog.document(doc_id)
+        if doc is None:
+            raise KeyError(f"no article '{doc_id}' in the index")
+        return doc
+
+    def as_retriever(self, k: int | None = None) -> PassageRetriever:
+        """This assistant's hybrid search as a LangChain retriever."""
+        return PassageRetriever(searcher=self.searcher, k=k or self.settings.top_k)
+
+
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant() -> Assistant:
+    """The process-wide Assistant built from settings (used by ``answer`` and the UI)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Assistant()
+        return _default
+
+
+def answer(question: str, history: list[Message] | None = None, **kwargs) -> Answer:
+    """Answer ``question`` with the default Assistant (settings from the environment)."""
+    return default_assistant().answer(question, history, **kwargs)

@@ -1,0 +1,205 @@
+"""Incremental indexing: decide what changed by content hash and touch only that.
+
+For each corpus file the SHA-256 of its bytes decides added / updated / unchanged; articles
+gone from the folder are removed with all their chunks. Changed articles are parsed,
+chunked, tokenised and embedded in large batches (one pass, no text embedded twice), then
+written article by article: Chroma first (delete-by-article, add), the catalogue last, so
+a crash at any point leaves the catalogue saying "not indexed" and the next run redoes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .chunking import chunk_document
+from .embedders import TextEmbedder
+from .ingest import CorpusFile, IngestError, file_hash, iter_corpus_files, parse_article
+from .lexical import LexicalIndex, tokenize
+from .schema import Chunk, Document, IndexReport, SkippedFile
+from .settings import Settings
+from .store import Catalog, VectorStore
+
+EMBED_GROUP_CHUNKS = 512  # chunks embedded per call; each finished group is written at once
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class IndexMismatchError(RuntimeError):
+    """The index was built with another embedder; mixing vectors would give wrong answers."""
+
+
+@dataclass
+class CorpusScan:
+    """What the corpus folder holds now, compared with the catalogue."""
+
+    files: dict[str, tuple[CorpusFile, bytes, str]] = field(default_factory=dict)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def scan_corpus(corpus_dir: Path, max_bytes: int) -> CorpusScan:
+    """Read every candidate file once; unreadable, oversized or duplicate files are skipped."""
+    scan = CorpusScan()
+    seen_hashes: dict[str, str] = {}
+    root = corpus_dir.resolve()
+    for item in iter_corpus_files(corpus_dir):
+        reason = _unreadable_reason(item, root, max_bytes)
+        if reason:
+            scan.skipped.append(SkippedFile(doc_id=item.doc_id, reason=reason))
+            continue
+        data = item.path.read_bytes()
+        digest = file_hash(data)
+        if digest in seen_hashes:
+            scan.skipped.append(SkippedFile(
+                doc_id=item.doc_id, reason=f"same content as {seen_hashes[digest]}"))
+            continue
+        seen_hashes[digest] = item.doc_id
+        scan.files[item.doc_id] = (item, data, digest)
+    return scan
+
+
+def _unreadable_reason(item: CorpusFile, root: Path, max_bytes: int) -> str:
+    """Why a file cannot be read safely, or '' when it can."""
+    try:
+        real = item.path.resolve(strict=True)
+    except OSError:
+        return "broken link"
+    if not real.is_relative_to(root):
+        return "link points outside the corpus folder"
+    if not real.is_file():
+        return "not a regular file"
+    size = real.stat().st_size
+    if size > max_bytes:
+        return f"larger than the {max_bytes / 1e6:.0f} MB limit ({size / 1e6:.1f} MB)"
+    if not os.access(real, os.R_OK):
+        return "not readable"
+    return ""
+
+
+def chunking_signature(settings: Settings) -> str:
+    """What decides chunk boundaries; an index built with another signature is re-chunked."""
+    return json.dumps({"chars": settings.chunk_chars, "overlap": settings.chunk_overlap_sentences})
+
+
+def embedding_text(doc: Document, chunk: Chunk) -> str:
+    """The text embedded for a chunk: its article's title gives it context, once."""
+    if doc.title and not chunk.text.startswith(doc.title[:40]):
+        return f"{doc.title}\n{chunk.text}"
+    return chunk.text
+
+
+class Indexer:
+    """Keeps the catalogue, Chroma and BM25 in step with the corpus folder."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, vectors: VectorStore,
+                 lexical: LexicalIndex, embedder: TextEmbedder):
+        self.settings = settings
+        self.catalog = catalog
+        self.vectors = vectors
+        self.lexical = lexical
+        self.embedder = embedder
+
+    def check_embedder(self) -> None:
+        """Refuse to mix embedders in one index (their vectors are not comparable)."""
+        built_with = self.catalog.get_meta("embedder")
+        if built_with and built_with != self.embedder.name and self.catalog.counts()[0]:
+            raise IndexMismatchError(
+                f"the index was built with the '{built_with}' embedder, not "
+                f"'{self.embedder.name}'; run `assistant index --rebuild` to rebuild it")
+
+    def run(self, corpus_dir: Path, show_progress: bool = True,
+            on_progress: ProgressCallback | None = None) -> IndexReport:
+        """Bring the index in step with ``corpus_dir`` and say what changed."""
+        started = time.perf_counter()
+        self.check_embedder()
+        max_bytes = int(self.settings.max_file_mb * 1e6)
+        scan = scan_corpus(corpus_dir, max_bytes)
+        report = IndexReport(skipped=list(scan.skipped))
+        indexed = self.catalog.hashes()
+        rechunk = self.catalog.get_meta("chunking") != chunking_signature(self.settings)
+        changed: list[Document] = []
+        for doc_id, (_, data, digest) in scan.files.items():
+            if indexed.get(doc_id) == digest and not rechunk:
+                report.unchanged.append(doc_id)
+                continue
+            try:
+                changed.append(parse_article(doc_id, data))
+            except IngestError as exc:
+                report.skipped.append(SkippedFile(doc_id=doc_id, reason=str(exc)))
+                continue
+            (report.updated if doc_id in indexed else report.added).append(doc_id)
+        report.removed = sorted(set(indexed) - {d.doc_id for d in changed} - set(report.unchanged))
+        for doc_id in report.removed:
+            self.vectors.delete_document(doc_id)
+            self.catalog.remove_document(doc_id)
+        report.embedded_chunks = self._write(changed, show_progress, on_progress)
+        self.catalog.set_meta("embedder", self.embedder.name)
+        self.catalog.set_meta("chunking", chunking_signature(self.settings))
+        report.index_version = self._refresh_lexical(changed=report.changed)
+        report.chunks = self.catalog.counts()[1]
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _write(self, docs: list[Document], show_progress: bool,
+               on_progress: ProgressCallback | None) -> int:
+        """Chunk, embed and store the changed articles; returns the number of chunks embedded."""
+        pending = [(doc, chunk_document(doc.doc_id, doc.text, self.settings.chunk_chars,
+                                        self.settings.chunk_overlap_sentences)) for doc in docs]
+        total = sum(len(chunks) for _, chunks in pending)
+        done = 0
+        with tqdm(total=total, desc="Embedding passages", unit="passage",
+                  disable=not show_progress or total == 0, leave=False) as bar:
+            for group in _groups(pending, EMBED_GROUP_CHUNKS):
+                texts = [embedding_text(doc, c) for doc, chunks in group for c in chunks]
+                vectors = self.embedder.encode(texts)
+                offset = 0
+                for doc, chunks in group:
+                    self._store(doc, chunks, vectors[offset:offset + len(chunks)])
+                    offset += len(chunks)
+                done += len(texts)
+                bar.update(len(texts))
+                if on_progress:
+                    on_progress(done, total)
+        return total
+
+    def _store(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        self.vectors.delete_document(doc.doc_id)
+        if chunks:
+            self.vectors.add(chunks, vectors)
+        tokens = [" ".join(t) for t in tokenize([c.text for c in chunks])] if chunks else []
+        self.catalog.replace_document(doc, chunks, tokens, indexed_at=time.time())
+
+    def _refresh_lexical(self, changed: bool) -> str:
+        """Bump the index version after a change and rebuild BM25 when it is out of step."""
+        version = self.catalog.get_meta("version", "0")
+        if changed or not version.isdigit():
+            version = str(int(version) + 1 if version.isdigit() else 1)
+            self.catalog.set_meta("version", version)
+        if self.lexical.version != version:
+            self.lexical.load()
+        if self.lexical.version != version:
+            ids, tokens = self.catalog.chunk_tokens()
+            self.lexical.rebuild(ids, tokens, version)
+        return version
+
+
+def _groups(pending: list[tuple[Document, list[Chunk]]],
+            size: int) -> Iterator[list[tuple[Document, list[Chunk]]]]:
+    """Consecutive articles grouped to about ``size`` chunks per embedding call."""
+    group: list[tuple[Document, list[Chunk]]] = []
+    count = 0
+    for item in pending:
+        group.append(item)
+        count += len(item[1])
+        if count >= size:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group

