@@ -4,14 +4,18 @@ It takes the sentences the cross-encoder scored against the question, keeps thos
 actually answer it (a logit above a threshold measured on the development set), and
 writes the best one to three of them, best first, each followed by the ``[n]`` of the
 passage it comes from. When no sentence clears the threshold it says the articles do not
-answer the question and cites nothing: a refusal beats a padded answer.
+answer the question and cites nothing: a refusal beats a padded answer. Questions about an
+article itself (author, date, outlet) are answered from the lines that show them.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from .retrieval import RetrievalResult, ScoredSentence
+from .answer_types import type_check
+from .metadata_answers import metadata_answer
+from .retrieval import HybridSearcher, RetrievalResult, ScoredSentence
 from .schema import Answer, Citation, Passage
 
 MIN_ANSWER_WORDS = 5  # headings and fragments are not answers
@@ -27,48 +31,77 @@ def is_answer_sentence(text: str) -> bool:
     return len(text.split()) >= MIN_ANSWER_WORDS and bool(_TERMINAL.search(text))
 
 
-def choose_sentences(sentences: list[ScoredSentence], threshold: float,
-                     limit: int) -> list[ScoredSentence]:
-    """The best answering sentences: above the threshold, near the best, no repeats."""
+def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
+    return a.text == b.text or (a.doc_id == b.doc_id and a.start < b.end and b.start < a.end)
+
+
+def choose_sentences(question: str, sentences: list[ScoredSentence], threshold: float,
+                     limit: int, margin: float = SCORE_MARGIN) -> list[ScoredSentence]:
+    """The best answering sentences: of the type asked for, above the threshold, near the
+    best one, no repeats."""
+    holds_answer = type_check(question)
     chosen: list[ScoredSentence] = []
     for sent in sentences:  # already best first
         if len(chosen) == limit or sent.score < threshold:
             break
-        if chosen and sent.score < chosen[0].score - SCORE_MARGIN:
+        if chosen and sent.score < chosen[0].score - margin:
             break
-        if not is_answer_sentence(sent.text):
-            continue
-        if any(sent.text == c.text or (sent.doc_id == c.doc_id and sent.start < c.end
-                                       and c.start < sent.end) for c in chosen):
-            continue
-        chosen.append(sent)
+        if (is_answer_sentence(sent.text) and holds_answer(sent.text)
+                and not any(_overlaps(sent, c) for c in chosen)):
+            chosen.append(sent)
     return chosen
 
 
-def _home_passage(sent: ScoredSentence, passages: list[Passage]) -> Passage | None:
-    """The best-ranked retrieved passage that contains the sentence."""
-    for passage in passages:
-        if passage.doc_id == sent.doc_id and passage.start <= sent.start \
-                and sent.end <= passage.end:
-            return passage
-    return None
+def home_passage(doc_id: str, start: int, end: int, passages: list[Passage]) -> Passage | None:
+    """The best-ranked retrieved passage that contains the span."""
+    return next((p for p in passages
+                 if p.doc_id == doc_id and p.start <= start and end <= p.end), None)
 
 
-def extractive_answer(question: str, query: str, result: RetrievalResult, threshold: float,
-                      limit: int, index_version: str = "") -> Answer:
-    """Compose an answer from the retrieved sentences, or refuse when none answers."""
-    citations: list[Citation] = []
-    parts: list[str] = []
-    for sent in choose_sentences(result.sentences, threshold, limit):
-        passage = _home_passage(sent, result.passages)
-        if passage is None:
-            continue
-        number = next((c.number for c in citations if c.chunk_id == passage.chunk_id), None)
-        if number is None:
-            number = len(citations) + 1
-            citations.append(Citation(**passage.model_dump(), number=number,
-                                      highlight_start=sent.start, highlight_end=sent.end))
-        parts.append(f"{sent.text} [{number}]")
-    text = " ".join(parts) if parts else NO_ANSWER.format(question=question.strip())
-    return Answer(question=question, text=text, citations=citations, query=query,
-                  generator="extractive", index_version=index_version)
+@dataclass
+class CitedText:
+    """Answer sentences with their markers, and the citations numbered by first use."""
+
+    parts: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+
+    def cite(self, text: str, passage: Passage, start: int, end: int) -> None:
+        """Append ``text [n]``, reusing the number of a passage already cited."""
+        citation = next((c for c in self.citations if c.chunk_id == passage.chunk_id), None)
+        if citation is None:
+            citation = Citation(**passage.model_dump(), number=len(self.citations) + 1,
+                                highlight_start=start, highlight_end=end)
+            self.citations.append(citation)
+        else:  # a second sentence of the same passage widens the highlight
+            citation.highlight_start = min(citation.highlight_start, start)
+            citation.highlight_end = max(citation.highlight_end, end)
+        self.parts.append(f"{text} [{citation.number}]")
+
+
+class ExtractiveAnswerer:
+    """Builds answers from retrieved sentences for one searcher and its settings."""
+
+    def __init__(self, searcher: HybridSearcher, threshold: float, limit: int):
+        self.searcher = searcher
+        self.threshold = threshold
+        self.limit = limit
+
+    def answer(self, question: str, query: str, result: RetrievalResult,
+               index_version: str = "") -> Answer:
+        """Compose an answer from the retrieved sentences, or refuse when none answers."""
+        cited = CitedText()
+        about_article = metadata_answer(query, result.passages, self.searcher.document,
+                                        self.searcher.passage_covering)
+        if about_article and about_article.passage and about_article.line:
+            line = about_article.line
+            cited.cite(about_article.sentence, about_article.passage, line.start, line.end)
+        elif about_article:
+            cited.parts.append(about_article.sentence)
+        else:
+            for sent in choose_sentences(query, result.sentences, self.threshold, self.limit):
+                passage = home_passage(sent.doc_id, sent.start, sent.end, result.passages)
+                if passage is not None:
+                    cited.cite(sent.text, passage, sent.start, sent.end)
+        text = " ".join(cited.parts) or NO_ANSWER.format(question=question.strip())
+        return Answer(question=question, text=text, citations=cited.citations, query=query,
+                      generator="extractive", index_version=index_version)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
-from .answering import extractive_answer
+from .answering import ExtractiveAnswerer
 from .embedders import TextEmbedder, get_embedder
 from .indexer import Indexer, ProgressCallback
 from .lexical import LexicalIndex
@@ -72,6 +72,11 @@ class Assistant:
                               self.embedder, get_reranker)
 
     @cached_property
+    def answerer(self) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(self.searcher, self.settings.answer_min_score,
+                                  self.settings.answer_max_sentences)
+
+    @cached_property
     def indexer(self) -> Indexer:
         return Indexer(self.settings, self.catalog, self.vectors, self.lexical, self.embedder)
 
@@ -96,6 +101,7 @@ class Assistant:
         self.__dict__.pop("vectors", None)
         self.__dict__.pop("searcher", None)
         self.__dict__.pop("indexer", None)
+        self.__dict__.pop("answerer", None)
         for key in ("embedder", "chunking"):
             self.catalog.set_meta(key, "")
 
@@ -143,8 +149,7 @@ class Assistant:
         query = self._clean_question(question)
         depth = max(self.settings.rerank_depth, k or self.settings.top_k)
         result = self.searcher.search(query, k or self.settings.top_k, depth)
-        return extractive_answer(question, query, result, self.settings.answer_min_score,
-                                 self.settings.answer_max_sentences, self.index_version)
+        return self.answerer.answer(question, query, result, self.index_version)
 
     def stream(self, question: str, history: list[Message] | None = None, *,
                k: int | None = None) -> Iterator[str | Answer]:

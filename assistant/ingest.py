@@ -118,31 +118,54 @@ def _shorten(line: str, limit: int = TITLE_MAX_CHARS) -> str:
     return line[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
+@dataclass(frozen=True)
+class HeaderField:
+    """A metadata value found in an article's first lines, with the span of its line."""
+
+    value: str
+    start: int
+    end: int
+
+
+def header_fields(text: str) -> dict[str, HeaderField]:
+    """Title, author, date and source that the first lines of a plain text show, with spans."""
+    found: dict[str, HeaderField] = {}
+    lines = [m for m in re.finditer(r"[^\n]+", text) if m.group().strip()][:HEADER_LINES]
+    for position, match in enumerate(lines):
+        line = match.group().strip()
+        key, value = _classify_header_line(line, position)
+        if key == "body":
+            break  # the body has started; bylines and datelines come before it
+        if key and (key not in found or key == "title" and position == 0):
+            found[key] = HeaderField(value, match.start(), match.end())
+    return found
+
+
+def _classify_header_line(line: str, position: int) -> tuple[str, str]:
+    """Which metadata field a header line gives (``''`` for none, ``body`` when text starts)."""
+    if field := _FIELD_LINE.match(line):
+        return _FIELD_NAMES[field["key"].lower()], field["value"]
+    if (by_line := _BY_LINE.match(line)) and position <= 3:
+        return "author", by_line["value"]
+    if position == 0:
+        return "title", line
+    if len(line) > 200:
+        return "body", ""
+    if _NAME_LINE.match(line) and position <= 3:
+        return "author", line
+    if (dateline := _DATELINE.match(line)) and position <= 4:
+        return "date", dateline["date"]
+    return "", ""
+
+
 def text_metadata(text: str) -> ArticleMeta:
     """Metadata a plain-text article shows in its first lines (headline, byline, fields)."""
-    meta: dict[str, str] = {}
-    lines = [ln.strip() for ln in text.split("\n") if ln.strip()][:HEADER_LINES]
-    for position, line in enumerate(lines):
-        field = _FIELD_LINE.match(line)
-        by_line = _BY_LINE.match(line)
-        if field:
-            key = _FIELD_NAMES[field["key"].lower()]
-            meta.setdefault(key, field["value"])
-        elif by_line and position <= 3:
-            meta.setdefault("author", by_line["value"])
-        elif position == 0:
-            meta["title"] = _shorten(line)
-        elif len(line) > 200:
-            break  # the body has started; bylines and datelines come before it
-        elif _NAME_LINE.match(line) and position <= 3:
-            meta.setdefault("author", line)
-        elif (dateline := _DATELINE.match(line)) and position <= 4:
-            meta.setdefault("date", dateline["date"])
-    if "date" in meta:
-        meta["date"] = normalise_date(meta["date"])
-    if "title" in meta:
-        meta["title"] = _shorten(meta["title"])
-    return ArticleMeta(**meta)
+    fields = {key: f.value for key, f in header_fields(text).items()}
+    if "date" in fields:
+        fields["date"] = normalise_date(fields["date"])
+    if "title" in fields:
+        fields["title"] = _shorten(fields["title"])
+    return ArticleMeta(**fields)
 
 
 def _read_markdown(data: bytes) -> tuple[str, ArticleMeta]:

@@ -10,6 +10,7 @@ chunks of one article, copies of a paragraph) are suppressed so the top-k say k 
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable
@@ -114,6 +115,7 @@ class HybridSearcher:
         self.embedder = embedder
         self.reranker = reranker
         self._document = lru_cache(maxsize=256)(self._load_document)
+        self._sentences = lru_cache(maxsize=256)(self._doc_sentences)
 
     def _load_document(self, doc_id: str, version: str) -> Document | None:
         return self.catalog.document(doc_id)
@@ -159,25 +161,55 @@ class HybridSearcher:
         doc = self.document(cand.doc_id)
         return doc.text[cand.start:cand.end] if doc else ""
 
+    def _doc_sentences(self, doc_id: str, version: str) -> list:
+        doc = self.document(doc_id)
+        return split_sentences(doc.text) if doc else []
+
     def _rerank(self, query: str, candidates: list[Candidate]) -> list[ScoredSentence]:
-        """Score each distinct sentence of the candidates; a passage scores as its best one."""
-        spans: dict[tuple[str, int, int], str] = {}
+        """Score each distinct sentence of the candidates; a passage scores as its best one.
+
+        The cross-encoder reads each sentence after the ``sentence_context`` sentences that
+        precede it in the article, so "It can track…" is scored knowing what "it" is.
+        """
+        context = self.settings.sentence_context
+        texts: dict[tuple[str, int, int], str] = {}
+        inputs: dict[tuple[str, int, int], str] = {}
         owners: dict[str, list[tuple[str, int, int]]] = {}
         for cand in candidates:
-            doc = self.document(cand.doc_id)
-            text = doc.text[cand.start:cand.end] if doc else ""
-            keys = [(cand.doc_id, cand.start + s.start, cand.start + s.end)
-                    for s in split_sentences(text)]
+            doc_text = self._text_of(cand.doc_id)
+            sentences = self._sentences(cand.doc_id, self.lexical.version)
+            first = bisect.bisect_left([x.start for x in sentences], cand.start)
+            keys = []
+            for i in range(first, len(sentences)):
+                sent = sentences[i]
+                if sent.end > cand.end:
+                    break
+                key = (cand.doc_id, sent.start, sent.end)
+                keys.append(key)
+                if key not in texts:
+                    texts[key] = doc_text[sent.start:sent.end]
+                    before = sentences[max(0, i - context):i]
+                    inputs[key] = " ".join([doc_text[b.start:b.end] for b in before] + [texts[key]])
             owners[cand.chunk_id] = keys
-            for key in keys:
-                spans.setdefault(key, doc.text[key[1]:key[2]])
-        keys = list(spans)
-        scores = self.reranker().score(query, [spans[key] for key in keys])
-        by_key = dict(zip(keys, (float(s) for s in scores), strict=True))
+        keys = list(texts)
+        scores = self.reranker().score(query, [inputs[key] for key in keys])
+        by_key = dict(zip(keys, (float(x) for x in scores), strict=True))
         for cand in candidates:
             cand.rerank = max((by_key[key] for key in owners[cand.chunk_id]), default=-1e9)
-        return sorted((ScoredSentence(key[0], key[1], key[2], spans[key], by_key[key])
-                       for key in keys), key=lambda s: s.score, reverse=True)
+        return sorted((ScoredSentence(key[0], key[1], key[2], texts[key], by_key[key])
+                       for key in keys), key=lambda x: x.score, reverse=True)
+
+    def _text_of(self, doc_id: str) -> str:
+        doc = self.document(doc_id)
+        return doc.text if doc else ""
+
+    def passage_covering(self, doc_id: str, start: int, end: int) -> Passage | None:
+        """The indexed passage of ``doc_id`` that contains ``[start, end)``, if any."""
+        row = self.catalog.chunk_covering(doc_id, start, end)
+        if row is None:
+            return None
+        cand = Candidate(row[0], doc_id, row[1], row[2], fused=1.0)
+        return self._passage(cand, self._text(cand))
 
     def _passage(self, cand: Candidate, text: str) -> Passage:
         doc = self.document(cand.doc_id)

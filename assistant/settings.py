@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     lexical_candidates: int = 30
     rrf_k: int = 60
     rerank_depth: int = 10
+    sentence_context: int = 1  # preceding sentences the cross-encoder reads with each one
 
     # Extractive answers: cross-encoder logit below which a sentence does not answer.
     answer_min_score: float = 0.0

@@ -152,6 +152,13 @@ class Catalog:
                     out[row[0]] = (row[1], row[2], row[3])
         return out
 
+    def chunk_covering(self, doc_id: str, start: int, end: int) -> tuple[str, int, int] | None:
+        """(chunk_id, start, end) of the first chunk of ``doc_id`` that contains the span."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT chunk_id, start, end FROM chunks WHERE doc_id=? AND start<=? AND end>=? "
+                "ORDER BY idx LIMIT 1", (doc_id, start, end)).fetchone()
+
     def counts(self) -> tuple[int, int]:
         """(articles, chunks) in the catalogue."""
         with self._lock:
