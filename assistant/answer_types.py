@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                  r"forty|fifty|hundred|thousand|dozen|dozens|several|half|a few")
-_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+# A standalone number: "Su-57" and "F-35" are names of things, not counts.
+_NUMBER = re.compile(rf"(?<![\w-])\d[\d,.]*(?![\w-])|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 _AMOUNT = re.compile(r"[$₹€£¥]\s?\d|\b\d[\d,.]*\s?(billion|million|trillion|crore|lakh|bn|mn)\b|"
                      r"\b(rupees?|dollars?|roubles?|rubles?|crore)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d\s?%|\b(per\s?cent|percent|percentage)\b", re.IGNORECASE)

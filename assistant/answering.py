@@ -20,14 +20,14 @@ from .schema import Answer, Citation, Passage
 
 MIN_ANSWER_WORDS = 5  # headings and fragments are not answers
 SCORE_MARGIN = 4.0  # extra sentences must score within this of the best one
-_TERMINAL = re.compile(r"[.!?…\"”’)]\s*$")
+_TERMINAL = re.compile(r"[.!…\"”’)]\s*$")  # a question ("…?") is not an answer
 
 NO_ANSWER = ("The articles don't answer that. I found no passage that addresses “{question}”; "
              "try rephrasing, or add an article that covers it.")
 
 
 def is_answer_sentence(text: str) -> bool:
-    """A full sentence, not a heading or a list label."""
+    """A full statement: not a heading, a list label or a (rhetorical) question."""
     return len(text.split()) >= MIN_ANSWER_WORDS and bool(_TERMINAL.search(text))
 
 
@@ -78,6 +78,17 @@ class CitedText:
         self.parts.append(f"{text} [{citation.number}]")
 
 
+_COMPOUND = re.compile(
+    r",?\s+and\s+(?=(what|which|how|who|whose|why|when|where|does|did|do|is|are|was)\b)",
+    re.IGNORECASE)
+
+
+def split_question(question: str) -> list[str]:
+    """The parts of a compound question ("How many …, and how did …?"), or the question."""
+    parts = [p.strip(" ,?") for p in _COMPOUND.split(question)[::2] if p.strip(" ,?")]
+    return [p + "?" for p in parts] if len(parts) > 1 else [question]
+
+
 class ExtractiveAnswerer:
     """Builds answers from retrieved sentences for one searcher and its settings."""
 
@@ -85,6 +96,18 @@ class ExtractiveAnswerer:
         self.searcher = searcher
         self.threshold = threshold
         self.limit = limit
+
+    def _sentences_for(self, query: str, result: RetrievalResult) -> list[ScoredSentence]:
+        """Answer sentences; each part of a compound question gets its own best sentence."""
+        parts = split_question(query)
+        if len(parts) == 1:
+            return choose_sentences(query, result.sentences, self.threshold, self.limit)
+        chosen: list[ScoredSentence] = []
+        for part in parts:
+            ranked = self.searcher.rescore(part, result.sentences)
+            fresh = [s for s in ranked if not any(_overlaps(s, c) for c in chosen)]
+            chosen += choose_sentences(part, fresh, self.threshold, 1)
+        return chosen
 
     def answer(self, question: str, query: str, result: RetrievalResult,
                index_version: str = "") -> Answer:
@@ -98,7 +121,7 @@ class ExtractiveAnswerer:
         elif about_article:
             cited.parts.append(about_article.sentence)
         else:
-            for sent in choose_sentences(query, result.sentences, self.threshold, self.limit):
+            for sent in self._sentences_for(query, result):
                 passage = home_passage(sent.doc_id, sent.start, sent.end, result.passages)
                 if passage is not None:
                     cited.cite(sent.text, passage, sent.start, sent.end)

@@ -76,6 +76,7 @@ def chunk_document(doc_id: str, text: str, chunk_chars: int, overlap: int) -> li
     """The chunks of one document, each carrying its exact offsets and text."""
     sentences = split_sentences(text, max_chars=chunk_chars)
     return [
-        Chunk(doc_id=doc_id, index=i, start=span.start, end=span.end, text=text[span.start:span.end])
+        Chunk(doc_id=doc_id, index=i, start=span.start, end=span.end,
+              text=text[span.start:span.end])
         for i, span in enumerate(chunk_sentences(sentences, chunk_chars, overlap))
     ]

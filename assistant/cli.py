@@ -20,13 +20,14 @@ from .indexer import IndexMismatchError
 from .schema import Answer, IndexReport
 from .store import StoreError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 FIXABLE_ERRORS = (UserError, IndexMismatchError, StoreError, ModelMissingError, KeyError)
 
 
 def _assistant(args: argparse.Namespace) -> Assistant:
-    return Assistant(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
+    return Assistant(corpus_dir=getattr(args, "corpus", None),
+                     index_dir=getattr(args, "index", None),
                      embedder=getattr(args, "embedder", None),
                      chroma_url=getattr(args, "chroma_url", None))
 

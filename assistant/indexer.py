@@ -44,24 +44,35 @@ class CorpusScan:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def scan_corpus(corpus_dir: Path, max_bytes: int) -> CorpusScan:
-    """Read every candidate file once; unreadable, oversized or duplicate files are skipped."""
+def scan_corpus(corpus_dir: Path, max_bytes: int,
+                indexed: dict[str, str] | None = None) -> CorpusScan:
+    """Read every candidate file once; unreadable, oversized or duplicate files are skipped.
+
+    Of two files with the same content, the one already indexed (else the older) is kept,
+    so a copy never displaces its original.
+    """
     scan = CorpusScan()
-    seen_hashes: dict[str, str] = {}
+    indexed = indexed or {}
     root = corpus_dir.resolve()
+    readable: list[tuple[CorpusFile, bytes, str]] = []
     for item in iter_corpus_files(corpus_dir):
         reason = _unreadable_reason(item, root, max_bytes)
         if reason:
             scan.skipped.append(SkippedFile(doc_id=item.doc_id, reason=reason))
             continue
         data = item.path.read_bytes()
-        digest = file_hash(data)
+        readable.append((item, data, file_hash(data)))
+    readable.sort(key=lambda r: (indexed.get(r[0].doc_id) != r[2], r[0].path.stat().st_mtime,
+                                 r[0].doc_id))
+    seen_hashes: dict[str, str] = {}
+    for item, data, digest in readable:
         if digest in seen_hashes:
             scan.skipped.append(SkippedFile(
                 doc_id=item.doc_id, reason=f"same content as {seen_hashes[digest]}"))
             continue
         seen_hashes[digest] = item.doc_id
         scan.files[item.doc_id] = (item, data, digest)
+    scan.files = dict(sorted(scan.files.items()))
     return scan
 
 
@@ -120,9 +131,9 @@ class Indexer:
         started = time.perf_counter()
         self.check_embedder()
         max_bytes = int(self.settings.max_file_mb * 1e6)
-        scan = scan_corpus(corpus_dir, max_bytes)
-        report = IndexReport(skipped=list(scan.skipped))
         indexed = self.catalog.hashes()
+        scan = scan_corpus(corpus_dir, max_bytes, indexed)
+        report = IndexReport(skipped=list(scan.skipped))
         rechunk = self.catalog.get_meta("chunking") != chunking_signature(self.settings)
         changed: list[Document] = []
         for doc_id, (_, data, digest) in scan.files.items():

@@ -136,7 +136,7 @@ def header_fields(text: str) -> dict[str, HeaderField]:
         key, value = _classify_header_line(line, position)
         if key == "body":
             break  # the body has started; bylines and datelines come before it
-        if key and (key not in found or key == "title" and position == 0):
+        if key and (key not in found or (key == "title" and position == 0)):
             found[key] = HeaderField(value, match.start(), match.end())
     return found
 

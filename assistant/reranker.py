@@ -11,7 +11,13 @@ from functools import cache
 
 import numpy as np
 
-from .embedders import length_sorted_batches, load_tokenizer, onnx_session, package_data_dir, pad_batch
+from .embedders import (
+    length_sorted_batches,
+    load_tokenizer,
+    onnx_session,
+    package_data_dir,
+    pad_batch,
+)
 
 RERANK_BATCH = 16
 

@@ -14,13 +14,14 @@ import bisect
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LcDocument
 from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
 
 from .chunking import split_sentences
 from .embedders import TextEmbedder
@@ -61,6 +62,7 @@ class ScoredSentence:
     end: int
     text: str
     score: float
+    context: str = ""  # what the cross-encoder read: the sentence after its predecessors
 
 
 @dataclass
@@ -196,8 +198,15 @@ class HybridSearcher:
         by_key = dict(zip(keys, (float(x) for x in scores), strict=True))
         for cand in candidates:
             cand.rerank = max((by_key[key] for key in owners[cand.chunk_id]), default=-1e9)
-        return sorted((ScoredSentence(key[0], key[1], key[2], texts[key], by_key[key])
-                       for key in keys), key=lambda x: x.score, reverse=True)
+        return sorted((ScoredSentence(key[0], key[1], key[2], texts[key], by_key[key],
+                                      inputs[key]) for key in keys),
+                      key=lambda x: x.score, reverse=True)
+
+    def rescore(self, question: str, sentences: list[ScoredSentence]) -> list[ScoredSentence]:
+        """The same sentences scored against another question (a part of a compound one)."""
+        scores = self.reranker().score(question, [s.context or s.text for s in sentences])
+        rescored = [replace(s, score=float(x)) for s, x in zip(sentences, scores, strict=True)]
+        return sorted(rescored, key=lambda x: x.score, reverse=True)
 
     def _text_of(self, doc_id: str) -> str:
         doc = self.document(doc_id)
@@ -227,7 +236,7 @@ class PassageRetriever(BaseRetriever):
     searcher: HybridSearcher
     k: int = 5
 
-    model_config = {"arbitrary_types_allowed": True}
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[LcDocument]:

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     sentence_context: int = 1  # preceding sentences the cross-encoder reads with each one
 
     # Extractive answers: cross-encoder logit below which a sentence does not answer.
-    answer_min_score: float = 0.0
+    answer_min_score: float = -0.5
     answer_max_sentences: int = 3
 
     # Limits on input from users and uploads.

@@ -146,9 +146,9 @@ class Catalog:
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
                 marks = ",".join("?" * len(part))
-                for row in self._db.execute(
-                        f"SELECT chunk_id, doc_id, start, end FROM chunks WHERE chunk_id IN ({marks})",
-                        part):
+                query = ("SELECT chunk_id, doc_id, start, end FROM chunks "
+                         f"WHERE chunk_id IN ({marks})")
+                for row in self._db.execute(query, part):
                     out[row[0]] = (row[1], row[2], row[3])
         return out
 
@@ -177,7 +177,8 @@ def open_chroma(index_dir: Path, chroma_url: str | None):
         return chromadb.PersistentClient(path=str(index_dir / CHROMA_DIR), settings=chroma_settings)
     url = urlparse(chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise StoreError(f"ASSISTANT_CHROMA_URL must look like http://HOST:PORT, not '{chroma_url}'")
+        raise StoreError(
+            f"ASSISTANT_CHROMA_URL must look like http://HOST:PORT, not '{chroma_url}'")
     try:
         client = chromadb.HttpClient(
             host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),

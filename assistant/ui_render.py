@@ -115,7 +115,7 @@ def render_source(citation: Citation, turn: int) -> str:
         f'<div class="source-score" title="Relevance {score:.2f}">'
         f'<span class="score-bar"><span style="width:{score * 100:.0f}%"></span></span>'
         f'<span class="score-num">{score:.2f}</span></div>'
-        f'<blockquote class="source-passage">{_excerpt(citation)}</blockquote>'
+        f'<div class="source-passage">{_excerpt(citation)}</div>'
         f'<footer class="source-open">Open article ›</footer></article>')
 
 
@@ -325,7 +325,8 @@ PAGE_CSS = """
 .score-bar span { display: block; height: 100%; background: var(--primary-500); }
 .score-num { font-size: 0.75rem; color: var(--body-text-color-subdued);
   font-variant-numeric: tabular-nums; }
-.source-passage { margin: 10px 0 0; padding: 8px 12px; border-left: 3px solid var(--primary-300);
+#sources .source-passage { margin: 10px 0 0; padding: 8px 12px;
+  border-left: 3px solid var(--primary-300);
   background: var(--background-fill-secondary); border-radius: 0 6px 6px 0;
   font-family: Georgia, 'Times New Roman', serif; font-size: 0.9rem; line-height: 1.55;
   white-space: pre-wrap; }
@@ -333,10 +334,13 @@ PAGE_CSS = """
   color: inherit; padding: 1px 0; border-radius: 2px; }
 .source-open { margin-top: 6px; text-align: right; font-size: 0.78rem; color: var(--primary-600); }
 .article-view { padding: 0 4px 24px; }
-.article-head { position: sticky; top: 0; z-index: 1; padding: 6px 0 10px;
+#article .article-head { position: sticky; top: -10px; z-index: 1; padding: 8px 0 10px;
   background: var(--background-fill-primary);
   border-bottom: 1px solid var(--border-color-primary); }
-.article-title { font-size: 1.15rem; margin: 0; line-height: 1.35; }
+#article .article-title { font-size: 1.1rem !important; margin: 0 !important;
+  line-height: 1.35; font-weight: 700; }
+#article .article-meta code { font-size: 0.75rem; }
+#article .article-view, #sources .sources { margin: 0; }
 .article-text { margin-top: 14px; font-family: Georgia, 'Times New Roman', serif;
   font-size: 0.98rem; line-height: 1.7; white-space: pre-wrap; }
 .article-text mark.cited-span { box-shadow: 0 0 0 2px rgba(234, 179, 8, 0.6); }

@@ -14,9 +14,9 @@ import logging
 import re
 import shutil
 import threading
-from html import escape
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +140,7 @@ def friendly_message(exc: Exception) -> str:
     if isinstance(exc, FIXABLE_ERRORS):
         text = str(exc)
         return text[:1].upper() + text[1:]
-    if isinstance(exc, ConnectionError | TimeoutError | OSError):
+    if isinstance(exc, ConnectionError | TimeoutError):
         return f"The answer backend could not be reached ({exc}). Check that it is running."
     return "Something went wrong while answering; the server log has the details."
 
@@ -177,7 +177,8 @@ class WebApp:
         except Exception as exc:
             yield self._chat_error(chat, session, exc)
             return
-        if answer is None:
+        if answer is None:  # a stream always ends with its Answer; guard a broken generator
+            yield self._chat_error(chat, session, RuntimeError("the answer stream ended early"))
             return
         turn = session.record(question, answer)
         session.chat = [*chat, {"role": "assistant", "content": render.render_answer(answer, turn)}]
