@@ -1,0 +1,113 @@
+"""Figures of the core issue on the development questions (tests/data/qa.jsonl).
+
+Reports, for the default configuration: Recall@5 and MRR of ``retrieve``, the share of
+answers citing a right passage, refusal rates, ``answer()`` p50/p95 after warm-up, the
+no-op re-index time, and the cold start (a new process, from start to first answer).
+With ``--chunks`` it also sweeps chunk sizes, which is how ``chunk_chars`` was chosen.
+
+    .venv/bin/python bench/corpus_eval.py [--chunks 400,600,900,1200] [--out bench/out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from assistant import Assistant
+from assistant.evaluation import answer_scores, load_qa, retrieval_scores
+from assistant.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COLD_START = ("import time, sys; t = time.perf_counter(); from assistant import Assistant; "
+              "a = Assistant(corpus_dir=sys.argv[1], index_dir=sys.argv[2]); "
+              "a.answer('Why did India turn down the F-35?'); print(time.perf_counter() - t)")
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line), "?")
+    return f"{cpu}, {os.cpu_count()} cores, {platform.python_version()}"
+
+
+def evaluate(assistant: Assistant) -> dict:
+    """Quality and latency of one built index."""
+    items = load_qa()
+    assistant.answer("warm up the models")
+    retrieval = retrieval_scores(items, lambda q: assistant.retrieve(q, k=5))
+    answers = answer_scores(items, lambda q: assistant.answer(q))
+    noop = [assistant.index().seconds for _ in range(5)]
+    return {
+        "questions": len(items), "answerable": sum(i.answerable for i in items),
+        "recall_at_5": round(retrieval.recall_at_k, 3), "mrr": round(retrieval.mrr, 3),
+        "cited_right": round(answers.cited_right, 3),
+        "refused_unanswerable": round(answers.refused_unanswerable, 3),
+        "refused_answerable": round(answers.refused_answerable, 3),
+        "answer_p50_ms": round(answers.p50_ms), "answer_p95_ms": round(answers.p95_ms),
+        "noop_reindex_s": round(statistics.median(noop), 3),
+        "retrieval_misses": retrieval.misses, "wrong_answers": answers.wrong,
+        "passages": assistant.catalog.counts()[1],
+    }
+
+
+def build(chunk_chars: int, index_dir: Path) -> Assistant:
+    settings = get_settings().model_copy(update={"chunk_chars": chunk_chars})
+    assistant = Assistant(corpus_dir=ROOT / "corpus", index_dir=index_dir, settings=settings)
+    assistant.index()
+    return assistant
+
+
+def cold_start(index_dir: Path, runs: int = 3) -> float:
+    """Median seconds from a new Python process to its first answer."""
+    times = [float(subprocess.run([sys.executable, "-c", COLD_START, str(ROOT / "corpus"),
+                                   str(index_dir)], capture_output=True, text=True,
+                                  check=True).stdout.strip().splitlines()[-1])
+             for _ in range(runs)]
+    return round(statistics.median(times), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", default="", help="comma-separated chunk sizes to sweep")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    settings = get_settings()
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
+                     "config": settings.model_dump(mode="json", exclude={"openai_api_key"})}
+    with tempfile.TemporaryDirectory() as tmp:
+        index_dir = Path(tmp) / "default"
+        results["default"] = evaluate(build(settings.chunk_chars, index_dir))
+        results["default"]["cold_start_s"] = cold_start(index_dir)
+        sizes = [int(s) for s in args.chunks.split(",") if s]
+        results["chunk_sweep"] = {size: evaluate(build(size, Path(tmp) / f"c{size}"))
+                                  for size in sizes}
+    (args.out / "corpus_eval.json").write_text(json.dumps(results, indent=2))
+    print_tables(results)
+
+
+def print_tables(results: dict) -> None:
+    d = results["default"]
+    print(f"{results['date']} on {results['machine']}\n")
+    print("| metric | value |\n|---|---|")
+    for key in ("recall_at_5", "mrr", "cited_right", "refused_unanswerable",
+                "refused_answerable", "answer_p50_ms", "answer_p95_ms", "noop_reindex_s",
+                "cold_start_s", "passages"):
+        print(f"| {key} | {d[key]} |")
+    if results["chunk_sweep"]:
+        print("\n| chunk_chars | passages | Recall@5 | MRR | cited right | refused (unans.) "
+              "| answer p50 ms |\n|---|---|---|---|---|---|---|")
+        for size, r in results["chunk_sweep"].items():
+            print(f"| {size} | {r['passages']} | {r['recall_at_5']} | {r['mrr']} | "
+                  f"{r['cited_right']} | {r['refused_unanswerable']} | {r['answer_p50_ms']} |")
+
+
+if __name__ == "__main__":
+    main()
