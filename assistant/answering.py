@@ -97,14 +97,20 @@ class ExtractiveAnswerer:
         self.threshold = threshold
         self.limit = limit
 
-    def _sentences_for(self, query: str, result: RetrievalResult) -> list[ScoredSentence]:
-        """Answer sentences; each part of a compound question gets its own best sentence."""
-        parts = split_question(query)
+    def _sentences_for(self, question: str, query: str,
+                       result: RetrievalResult) -> list[ScoredSentence]:
+        """Answer sentences; each part of a compound question gets its own best sentence.
+
+        ``question`` decides the kind of answer wanted; ``query`` (the question plus what a
+        follow-up carries from earlier turns) is what sentences were scored against.
+        """
+        parts = split_question(question)
         if len(parts) == 1:
-            return choose_sentences(query, result.sentences, self.threshold, self.limit)
+            return choose_sentences(question, result.sentences, self.threshold, self.limit)
+        carried = query[len(question):] if query.startswith(question) else ""
         chosen: list[ScoredSentence] = []
         for part in parts:
-            ranked = self.searcher.rescore(part, result.sentences)
+            ranked = self.searcher.rescore(part + carried, result.sentences)
             fresh = [s for s in ranked if not any(_overlaps(s, c) for c in chosen)]
             chosen += choose_sentences(part, fresh, self.threshold, 1)
         return chosen
@@ -113,7 +119,7 @@ class ExtractiveAnswerer:
                index_version: str = "") -> Answer:
         """Compose an answer from the retrieved sentences, or refuse when none answers."""
         cited = CitedText()
-        about_article = metadata_answer(query, result.passages, self.searcher.document,
+        about_article = metadata_answer(question, result.passages, self.searcher.document,
                                         self.searcher.passage_covering)
         if about_article and about_article.passage and about_article.line:
             line = about_article.line
@@ -121,10 +127,10 @@ class ExtractiveAnswerer:
         elif about_article:
             cited.parts.append(about_article.sentence)
         else:
-            for sent in self._sentences_for(query, result):
+            for sent in self._sentences_for(question, query, result):
                 passage = home_passage(sent.doc_id, sent.start, sent.end, result.passages)
                 if passage is not None:
                     cited.cite(sent.text, passage, sent.start, sent.end)
-        text = " ".join(cited.parts) or NO_ANSWER.format(question=question.strip())
+        text = " ".join(cited.parts) or NO_ANSWER.format(question=question)
         return Answer(question=question, text=text, citations=cited.citations, query=query,
                       generator="extractive", index_version=index_version)

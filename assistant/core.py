@@ -7,12 +7,14 @@ through the same code path.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
 from .answering import ExtractiveAnswerer
+from .conversation import standalone_query
 from .embedders import TextEmbedder, get_embedder
 from .indexer import Indexer, ProgressCallback
 from .lexical import LexicalIndex
@@ -146,16 +148,23 @@ class Assistant:
                k: int | None = None) -> Answer:
         """Answer ``question`` from the articles, citing the exact passages used."""
         self._ready()
-        query = self._clean_question(question)
+        cleaned = self._clean_question(question)
+        query = standalone_query(cleaned, history)
         depth = max(self.settings.rerank_depth, k or self.settings.top_k)
         result = self.searcher.search(query, k or self.settings.top_k, depth)
-        return self.answerer.answer(question, query, result, self.index_version)
+        answer = self.answerer.answer(cleaned, query, result, self.index_version)
+        return answer.model_copy(update={"question": question})
 
     def stream(self, question: str, history: list[Message] | None = None, *,
                k: int | None = None) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is produced, then the final ``Answer``."""
+        """Yield the answer's text as it is produced, then the final ``Answer``.
+
+        The extractive answerer settles all its sentences in one reranking pass, so the
+        text comes one cited sentence at a time once that pass is done.
+        """
         final = self.answer(question, history, k=k)
-        yield final.text
+        pieces = re.findall(r".+?\](?:\s+|$)|.+$", final.text) if final.citations else []
+        yield from pieces or [final.text]
         yield final
 
     def document(self, doc_id: str) -> Document:

@@ -110,3 +110,37 @@ def answer_scores(items: Sequence[QaItem], ask: Callable[[str], object]) -> Answ
         p50_ms=statistics.median(times),
         p95_ms=times[int(0.95 * (len(times) - 1))],
         wrong=wrong)
+
+
+DEFAULT_CONVERSATIONS = DEFAULT_QA.with_name("conversations.jsonl")
+
+
+@dataclass
+class ConversationScores:
+    last_turn_cited_right: float
+    topic_switch_cited_right: float
+    wrong: list[str] = field(default_factory=list)
+
+
+def conversation_scores(ask: Callable[[str, list[dict]], object],
+                        path: Path = DEFAULT_CONVERSATIONS) -> ConversationScores:
+    """Share of conversations whose last turn cites a right passage, the history being the
+    system's own earlier answers (as in a real chat)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    right, switches, switches_right, wrong = 0, 0, 0, []
+    for row in rows:
+        history: list[dict] = []
+        answer = None
+        for turn in row["turns"]:
+            answer = ask(turn["question"], history)
+            history += [{"role": "user", "content": turn["question"]},
+                        {"role": "assistant", "content": answer.text}]  # type: ignore[attr-defined]
+        ok = any(is_right(c, row["turns"][-1]["answers"])
+                 for c in answer.citations)  # type: ignore[attr-defined]
+        right += ok
+        if row.get("topic_switch"):
+            switches += 1
+            switches_right += ok
+        if not ok:
+            wrong.append(row["id"])
+    return ConversationScores(right / len(rows), switches_right / max(switches, 1), wrong)

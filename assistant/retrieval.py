@@ -170,8 +170,9 @@ class HybridSearcher:
     def _rerank(self, query: str, candidates: list[Candidate]) -> list[ScoredSentence]:
         """Score each distinct sentence of the candidates; a passage scores as its best one.
 
-        The cross-encoder reads each sentence after the ``sentence_context`` sentences that
-        precede it in the article, so "It can track…" is scored knowing what "it" is.
+        Each sentence is read after the ``sentence_context`` sentences before it (a heading,
+        the sentence that says what "it" is): on the development set this lifted Recall@5
+        from 0.92 to 0.96 and right citations from 0.81 to 0.91 (docs/benchmarks.md).
         """
         context = self.settings.sentence_context
         texts: dict[tuple[str, int, int], str] = {}
