@@ -83,7 +83,8 @@ def reciprocal_rank_fusion(ranked_lists: list[list[str]], k: int) -> dict[str, f
 
 
 def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+    """Logit to probability, safe for the -1e9 of a passage with no scorable sentence."""
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 
 def _words(text: str) -> set[str]:
