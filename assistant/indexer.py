@@ -169,23 +169,29 @@ class Indexer:
                   disable=not show_progress or total == 0, leave=False) as bar:
             for group in _groups(pending, EMBED_GROUP_CHUNKS):
                 texts = [embedding_text(doc, c) for doc, chunks in group for c in chunks]
-                vectors = self.embedder.encode(texts)
-                offset = 0
-                for doc, chunks in group:
-                    self._store(doc, chunks, vectors[offset:offset + len(chunks)])
-                    offset += len(chunks)
+                self._store(group, self.embedder.encode(texts))
                 done += len(texts)
                 bar.update(len(texts))
                 if on_progress:
                     on_progress(done, total)
         return total
 
-    def _store(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        self.vectors.delete_document(doc.doc_id)
+    def _store(self, group: list[tuple[Document, list[Chunk]]], vectors: np.ndarray) -> None:
+        """Write a group of articles: one Chroma delete and one upsert, then the catalogue.
+
+        The catalogue is written last, article by article, so an interrupted run leaves
+        those articles "not indexed" and the next run writes them again (upserts by
+        deterministic chunk id, after deleting whatever an earlier attempt left).
+        """
+        chunks = [c for _, doc_chunks in group for c in doc_chunks]
+        self.vectors.delete_documents([doc.doc_id for doc, _ in group])
         if chunks:
             self.vectors.add(chunks, vectors)
-        tokens = [" ".join(t) for t in tokenize([c.text for c in chunks])] if chunks else []
-        self.catalog.replace_document(doc, chunks, tokens, indexed_at=time.time())
+        tokens = iter(" ".join(t) for t in tokenize([c.text for c in chunks]))
+        now = time.time()
+        for doc, doc_chunks in group:
+            self.catalog.replace_document(doc, doc_chunks, [next(tokens) for _ in doc_chunks],
+                                          indexed_at=now)
 
     def _refresh_lexical(self, changed: bool) -> str:
         """Bump the index version after a change and rebuild BM25 when it is out of step."""

@@ -212,6 +212,11 @@ class VectorStore:
     def delete_document(self, doc_id: str) -> None:
         self.collection.delete(where={"doc_id": doc_id})
 
+    def delete_documents(self, doc_ids: list[str]) -> None:
+        """Delete every chunk of these articles in one call."""
+        if doc_ids:
+            self.collection.delete(where={"doc_id": {"$in": doc_ids}})
+
     def count(self) -> int:
         return self.collection.count()
 
