@@ -9,13 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from .core import Assistant, UserError
 from .embedders import ModelMissingError
+from .evaluation import answer_scores, load_qa, retrieval_scores
 from .indexer import IndexMismatchError
 from .schema import Answer, IndexReport
 from .store import StoreError
@@ -96,6 +100,30 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Print the retrieval and answer metrics of the current index or of SciFact."""
+    if args.dataset == "scifact":
+        script = Path(__file__).resolve().parent.parent / "bench" / "scifact.py"
+        if not script.exists():
+            raise UserError("the SciFact benchmark lives in bench/scifact.py of a source checkout")
+        return subprocess.call([sys.executable, str(script), *args.extra])
+    assistant = _assistant(args)
+    items = load_qa(Path(args.questions)) if args.questions else load_qa()
+    retrieval = retrieval_scores(items, lambda q: assistant.retrieve(q, k=5))
+    answers = answer_scores(items, lambda q: assistant.answer(q))
+    table = Table(title=f"{len(items)} questions, index {assistant.index_dir}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in (("Recall@5", retrieval.recall_at_k), ("MRR", retrieval.mrr),
+                        ("answers citing a right passage", answers.cited_right),
+                        ("unanswerable refused", answers.refused_unanswerable),
+                        ("answerable refused", answers.refused_answerable)):
+        table.add_row(name, f"{value:.3f}")
+    table.add_row("answer() p50 / p95 ms", f"{answers.p50_ms:.0f} / {answers.p95_ms:.0f}")
+    console.print(table)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .webapp import serve
 
@@ -123,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="a conversation in the terminal")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", help="print retrieval and answer metrics")
+    p.add_argument("--dataset", choices=["corpus", "scifact"], default="corpus")
+    p.add_argument("--questions", help="a qa.jsonl file (default: tests/data/qa.jsonl)")
+    p.add_argument("extra", nargs="*", help="options passed to bench/scifact.py")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="start the web UI")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")

@@ -37,3 +37,14 @@ def test_user_errors_print_one_line_and_exit_2(tmp_path: Path):
         assert "Traceback" not in result.stderr
         assert result.stderr.strip().startswith("error:")
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_eval_prints_the_metrics_table(built_index, tmp_path: Path):
+    corpus, index = built_index
+    lines = (Path(__file__).parent / "data" / "qa.jsonl").read_text().splitlines()
+    questions = tmp_path / "qa.jsonl"
+    questions.write_text("\n".join(lines[:4] + lines[-2:]))  # 4 answerable, 2 not
+    result = run("--corpus", str(corpus), "--index", str(index), "eval",
+                 "--questions", str(questions))
+    assert result.returncode == 0, result.stderr
+    assert "Recall@5" in result.stdout and "MRR" in result.stdout
