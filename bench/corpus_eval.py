@@ -57,6 +57,29 @@ def evaluate(assistant: Assistant) -> dict:
     }
 
 
+def latency(assistant: Assistant, rounds: int = 3) -> dict:
+    """p50/p95 of answer() and retrieve() over the development questions, after warm-up,
+    with the load average so a reader can tell an idle run from a loaded one."""
+    questions = [i.question for i in load_qa()]
+    assistant.answer("warm up the models")
+    timings: dict[str, list[float]] = {"answer": [], "retrieve": [], "retrieve_no_rerank": []}
+    calls = {"answer": assistant.answer,
+             "retrieve": lambda q: assistant.retrieve(q, k=5),
+             "retrieve_no_rerank": lambda q: assistant.retrieve(q, k=5, rerank_depth=0)}
+    for _ in range(rounds):
+        for question in questions:
+            for name, call in calls.items():
+                started = time.perf_counter()
+                call(question)
+                timings[name].append((time.perf_counter() - started) * 1000)
+    out = {"load_average": os.getloadavg()}
+    for name, values in timings.items():
+        values.sort()
+        out[f"{name}_p50_ms"] = round(statistics.median(values), 1)
+        out[f"{name}_p95_ms"] = round(values[int(0.95 * (len(values) - 1))], 1)
+    return out
+
+
 def build(chunk_chars: int, index_dir: Path) -> Assistant:
     settings = get_settings().model_copy(update={"chunk_chars": chunk_chars})
     assistant = Assistant(corpus_dir=ROOT / "corpus", index_dir=index_dir, settings=settings)
@@ -77,7 +100,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", default="", help="comma-separated chunk sizes to sweep")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only time answer()/retrieve() and the cold start")
     args = parser.parse_args()
+    if args.latency_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            index_dir = Path(tmp) / "default"
+            timings = latency(build(get_settings().chunk_chars, index_dir))
+            timings["cold_start_s"] = cold_start(index_dir)
+        (args.out / "latency.json").write_text(json.dumps(timings, indent=2))
+        print(json.dumps(timings, indent=2))
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     settings = get_settings()
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
