@@ -91,7 +91,7 @@ def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
-def _is_duplicate(cand: Candidate, kept: list[Candidate], texts: dict[str, str]) -> bool:
+def _is_duplicate(cand: Candidate, kept: list[Candidate], words: dict[str, set[str]]) -> bool:
     """True when ``cand`` mostly repeats a passage already kept."""
     for other in kept:
         if other.doc_id == cand.doc_id:
@@ -99,7 +99,7 @@ def _is_duplicate(cand: Candidate, kept: list[Candidate], texts: dict[str, str])
             shorter = min(cand.end - cand.start, other.end - other.start) or 1
             if overlap / shorter > DUPLICATE_OVERLAP:
                 return True
-        a, b = _words(texts[cand.chunk_id]), _words(texts[other.chunk_id])
+        a, b = words[cand.chunk_id], words[other.chunk_id]
         if a and b and len(a & b) / len(a | b) > DUPLICATE_JACCARD:
             return True
     return False
@@ -138,8 +138,9 @@ class HybridSearcher:
             head = sorted(candidates[:depth], key=lambda c: c.score, reverse=True)
             candidates = head + candidates[depth:]
         kept: list[Candidate] = []
+        words = {cid: _words(text) for cid, text in texts.items()}
         for cand in candidates:
-            if not _is_duplicate(cand, kept, texts):
+            if not _is_duplicate(cand, kept, words):
                 kept.append(cand)
             if len(kept) == k:
                 break
@@ -166,7 +167,8 @@ class HybridSearcher:
 
     def _doc_sentences(self, doc_id: str, version: str) -> list:
         doc = self.document(doc_id)
-        return split_sentences(doc.text) if doc else []
+        # Split as chunking does, so every chunk boundary is also a sentence boundary.
+        return split_sentences(doc.text, max_chars=self.settings.chunk_chars) if doc else []
 
     def _rerank(self, query: str, candidates: list[Candidate]) -> list[ScoredSentence]:
         """Score each distinct sentence of the candidates; a passage scores as its best one.
