@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import machine
 
 from assistant import Assistant
 from assistant.evaluation import answer_scores, load_qa, retrieval_scores
@@ -29,12 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 COLD_START = ("import time, sys; t = time.perf_counter(); from assistant import Assistant; "
               "a = Assistant(corpus_dir=sys.argv[1], index_dir=sys.argv[2]); "
               "a.answer('Why did India turn down the F-35?'); print(time.perf_counter() - t)")
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line), "?")
-    return f"{cpu}, {os.cpu_count()} cores, {platform.python_version()}"
 
 
 def evaluate(assistant: Assistant) -> dict:
@@ -113,7 +108,7 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     settings = get_settings()
-    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
+    results: dict = {"machine": machine(),
                      "config": settings.model_dump(mode="json", exclude={"openai_api_key"})}
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "default"
@@ -128,7 +123,9 @@ def main() -> None:
 
 def print_tables(results: dict) -> None:
     d = results["default"]
-    print(f"{results['date']} on {results['machine']}\n")
+    info = results["machine"]
+    print(f"{info['date']} on {info['cpu']}, {info['nproc']} cores, "
+          f"load {info['load_avg_at_start']}\n")
     print("| metric | value |\n|---|---|")
     for key in ("recall_at_5", "mrr", "cited_right", "refused_unanswerable",
                 "refused_answerable", "answer_p50_ms", "answer_p95_ms", "noop_reindex_s",

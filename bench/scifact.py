@@ -16,20 +16,18 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from machine import machine
 
 from assistant import Assistant
 from assistant.chunking import chunk_document
@@ -305,40 +303,12 @@ def time_config(assistant: Assistant, config: Config, questions: list[str],
         result.tokens_per_rerank_pair = round(reranker.pair_tokens / max(reranker.pairs, 1), 1)
 
 
-def guard_sigmoid() -> None:
-    """Work around a core bug while it is open: ``retrieval.sigmoid(-1e9)`` overflows.
-
-    A reranked candidate with no whole sentence (doc-level sentences are split at 1000
-    chars, chunks at ``chunk_chars``) gets ``rerank=-1e9`` and ``math.exp(1e9)`` raises.
-    """
-    from assistant import retrieval
-
-    try:
-        retrieval.sigmoid(-1e9)
-    except OverflowError:
-        retrieval.sigmoid = lambda x: 0.5 * (1.0 + math.tanh(0.5 * x))  # same function, stable
-        print("note: patched retrieval.sigmoid (overflows on -1e9 in this core)", flush=True)
-
-
 def use_reranker(assistant: Assistant, reranker: ObservedReranker) -> None:
     # HybridSearcher takes its cross-encoder as a factory; hand it the observed one.
     assistant.searcher.reranker = lambda: reranker  # type: ignore[assignment,return-value]
 
 
 # -- reporting ----------------------------------------------------------------------------------
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return {"nproc": int(nproc), "cpu": cpu, "ram_gb": round(mem_kb / 2**20, 1),
-            "python": platform.python_version(),
-            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "load_avg_at_start": Path("/proc/loadavg").read_text().split()[:3]}
-
-
 def markdown_table(results: Sequence[Result]) -> str:
     rows = ["| configuration | nDCG@10 | Recall@100 | p50 ms | p95 ms | sentences reranked/q |",
             "|---|---:|---:|---:|---:|---:|"]
@@ -458,7 +428,6 @@ def main(argv: list[str] | None = None) -> None:
         info["throughput"] = measure_throughput(docs, min(args.throughput_docs, len(docs)),
                                                 settings, DEFAULT_EMBEDDER)
 
-    guard_sigmoid()
     memo = ObservedReranker(memoise=True)
     live = ObservedReranker(memoise=False)
     todo = configs(sorted(args.depths, reverse=True), settings.rerank_depth,
