@@ -7,6 +7,7 @@ unless ``ASSISTANT_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -17,16 +18,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .core import Assistant, UserError
-from .embedders import ModelMissingError
+from .core import FIXABLE_ERRORS, Assistant, UserError
+from .embedders import EMBEDDERS
 from .evaluation import answer_scores, load_qa, retrieval_scores
-from .indexer import IndexMismatchError
 from .schema import Answer, IndexReport
-from .store import StoreError
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
-FIXABLE_ERRORS = (UserError, IndexMismatchError, StoreError, ModelMissingError, KeyError)
+CLI_ERRORS = (*FIXABLE_ERRORS, KeyError)  # KeyError: `assistant.document` of an unknown id
 
 
 def _assistant(args: argparse.Namespace) -> Assistant:
@@ -131,58 +130,59 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_store_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """The options that choose the corpus, the index and the embedder."""
+    parser.add_argument("--corpus", default=default, help="folder of articles (default: corpus)")
+    parser.add_argument("--index", default=default, help="index folder (default: index)")
+    parser.add_argument("--embedder", default=default, choices=list(EMBEDDERS),
+                        help="embedding model")
+    parser.add_argument("--chroma-url", default=default,
+                        help="use a Chroma server, e.g. http://127.0.0.1:8000")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", help="folder of articles (default: corpus)")
-    parser.add_argument("--index", help="index folder (default: index)")
-    parser.add_argument("--embedder", choices=["bge-small", "minilm"], help="embedding model")
-    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    add_store_options(parser)
+    # The same options after the sub-command (``assistant index --corpus X``); SUPPRESS
+    # keeps a value given before the sub-command when none is given after it.
+    after = argparse.ArgumentParser(add_help=False)
+    add_store_options(after, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
+    command = functools.partial(sub.add_parser, parents=[after])
 
-    p = sub.add_parser("index", help="index new, changed and removed articles")
+    p = command("index", help="index new, changed and removed articles")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("ask", help="answer one question")
+    p = command("ask", help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("-k", type=int, default=None, help="number of passages to consider")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("chat", help="a conversation in the terminal")
+    p = command("chat", help="a conversation in the terminal")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("eval", help="print retrieval and answer metrics")
+    p = command("eval", help="print retrieval and answer metrics")
     p.add_argument("--dataset", choices=["corpus", "scifact"], default="corpus")
     p.add_argument("--questions", help="a qa.jsonl file (default: tests/data/qa.jsonl)")
     p.add_argument("extra", nargs="*", help="options passed to bench/scifact.py")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("serve", help="start the web UI")
+    p = command("serve", help="start the web UI")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 7860)")
     p.set_defaults(func=cmd_serve)
     return parser
 
 
-def _share_options(parser: argparse.ArgumentParser) -> None:
-    """Accept the global options after the sub-command too (``assistant index --corpus X``)."""
-    for action in parser._subparsers._group_actions[0].choices.values():  # type: ignore[union-attr]
-        for opt in ("--corpus", "--index", "--chroma-url"):
-            action.add_argument(opt, dest=opt.lstrip("-").replace("-", "_"),
-                                default=argparse.SUPPRESS)
-        action.add_argument("--embedder", choices=["bge-small", "minilm"],
-                            default=argparse.SUPPRESS)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    _share_options(parser)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
-    except FIXABLE_ERRORS as exc:
+    except CLI_ERRORS as exc:
         if os.environ.get("ASSISTANT_DEBUG"):
             raise
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -15,20 +15,24 @@ from pathlib import Path
 
 from .answering import ExtractiveAnswerer
 from .conversation import standalone_query
-from .embedders import TextEmbedder, get_embedder
-from .indexer import Indexer, ProgressCallback
+from .embedders import ModelMissingError, TextEmbedder, get_embedder
+from .indexer import Indexer, IndexMismatchError, ProgressCallback
 from .lexical import LexicalIndex
 from .reranker import get_reranker
 from .retrieval import HybridSearcher, PassageRetriever, SearchMode
 from .schema import Answer, Document, IndexReport, Passage
 from .settings import EmbedderName, Settings, get_settings
-from .store import Catalog, VectorStore, open_chroma
+from .store import Catalog, StoreError, VectorStore, open_chroma
 
 Message = dict[str, str]
 
 
 class UserError(ValueError):
     """A problem the user can fix (empty question, no index yet); the message says how."""
+
+
+# Errors whose message tells the user what to do: shown as one sentence, never a traceback.
+FIXABLE_ERRORS = (UserError, IndexMismatchError, StoreError, ModelMissingError)
 
 
 class Assistant:
@@ -127,7 +131,7 @@ class Assistant:
 
     # -- questions ---------------------------------------------------------------------
     def _ready(self) -> None:
-        if self.catalog.counts()[1] == 0:
+        if self.catalog.is_empty():
             raise UserError("the index is empty: run `assistant index` first")
         self.indexer.check_embedder()
 

@@ -120,7 +120,7 @@ class Indexer:
     def check_embedder(self) -> None:
         """Refuse to mix embedders in one index (their vectors are not comparable)."""
         built_with = self.catalog.get_meta("embedder")
-        if built_with and built_with != self.embedder.name and self.catalog.counts()[0]:
+        if built_with and built_with != self.embedder.name and not self.catalog.is_empty():
             raise IndexMismatchError(
                 f"the index was built with the '{built_with}' embedder, not "
                 f"'{self.embedder.name}'; run `assistant index --rebuild` to rebuild it")
@@ -147,8 +147,8 @@ class Indexer:
                 continue
             (report.updated if doc_id in indexed else report.added).append(doc_id)
         report.removed = sorted(set(indexed) - {d.doc_id for d in changed} - set(report.unchanged))
+        self.vectors.delete_documents(report.removed)
         for doc_id in report.removed:
-            self.vectors.delete_document(doc_id)
             self.catalog.remove_document(doc_id)
         report.embedded_chunks = self._write(changed, show_progress, on_progress)
         self.catalog.set_meta("embedder", self.embedder.name)

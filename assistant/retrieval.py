@@ -162,8 +162,7 @@ class HybridSearcher:
         return sorted(candidates, key=lambda c: c.fused, reverse=True)
 
     def _text(self, cand: Candidate) -> str:
-        doc = self.document(cand.doc_id)
-        return doc.text[cand.start:cand.end] if doc else ""
+        return self._text_of(cand.doc_id)[cand.start:cand.end]
 
     def _doc_sentences(self, doc_id: str, version: str) -> list:
         doc = self.document(doc_id)

@@ -10,7 +10,6 @@ repaired by the next run.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -159,6 +158,11 @@ class Catalog:
                 "SELECT chunk_id, start, end FROM chunks WHERE doc_id=? AND start<=? AND end>=? "
                 "ORDER BY idx LIMIT 1", (doc_id, start, end)).fetchone()
 
+    def is_empty(self) -> bool:
+        """True when no chunk is indexed (a cheap check for every question)."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is None
+
     def counts(self) -> tuple[int, int]:
         """(articles, chunks) in the catalogue."""
         with self._lock:
@@ -209,9 +213,6 @@ class VectorStore:
                 metadatas=[{"doc_id": c.doc_id, "index": c.index, "start": c.start, "end": c.end}
                            for c in part])
 
-    def delete_document(self, doc_id: str) -> None:
-        self.collection.delete(where={"doc_id": doc_id})
-
     def delete_documents(self, doc_ids: list[str]) -> None:
         """Delete every chunk of these articles in one call."""
         if doc_ids:
@@ -222,17 +223,11 @@ class VectorStore:
 
     def search(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(chunk_id, cosine similarity) of the ``n`` nearest chunks, best first."""
-        total = self.count()
-        if total == 0:
-            return []
+        # Chroma returns fewer results when the collection holds fewer than n.
         result = self.collection.query(
-            query_embeddings=[vector], n_results=min(n, total), include=["distances"])
+            query_embeddings=[vector], n_results=n, include=["distances"])
         return [(cid, 1.0 - dist)
                 for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def ids_for(self, doc_id: str) -> list[str]:
         return self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
-
-
-def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)

@@ -23,17 +23,13 @@ from typing import Any
 import gradio as gr
 
 from . import ui_render as render
-from .core import Assistant, UserError
-from .embedders import ModelMissingError
-from .indexer import IndexMismatchError
+from .core import FIXABLE_ERRORS, Assistant, UserError
 from .ingest import SUPPORTED_SUFFIXES
 from .schema import Answer, IndexReport
 from .settings import Settings
-from .store import StoreError
 
 logger = logging.getLogger(__name__)
 
-FIXABLE_ERRORS = (UserError, IndexMismatchError, StoreError, ModelMissingError)
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,150}")
 EXAMPLE_QUESTIONS = (
     "Why did India turn down the F-35?",
