@@ -29,22 +29,14 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-@cache
-def _tokenizer() -> bm25s.tokenization.Tokenizer:
-    return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=_stemmer().stemWord)
-
-
-_TOKENIZER_LOCK = threading.Lock()
+_STEMMER_LOCK = threading.Lock()  # a PyStemmer object is not safe to share across threads
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """BM25 tokens of each text (also used for queries, so both sides match)."""
-    with _TOKENIZER_LOCK:
-        tokenizer = _tokenizer()
-        tokens = tokenizer.tokenize(texts, update_vocab=True, return_as="string",
-                                    show_progress=False)
-        tokenizer.reset_vocab()  # the vocabulary belongs to the index, not to this helper
-    return tokens
+    with _STEMMER_LOCK:
+        return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False,
+                              show_progress=False)
 
 
 class LexicalIndex:

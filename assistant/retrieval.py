@@ -183,7 +183,7 @@ class HybridSearcher:
         for cand in candidates:
             doc_text = self._text_of(cand.doc_id)
             sentences = self._sentences(cand.doc_id, self.lexical.version)
-            first = bisect.bisect_left([x.start for x in sentences], cand.start)
+            first = bisect.bisect_left(sentences, cand.start, key=lambda x: x.start)
             keys = []
             for i in range(first, len(sentences)):
                 sent = sentences[i]
