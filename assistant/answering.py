@@ -64,18 +64,32 @@ class CitedText:
 
     parts: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
+    from_metadata: bool = False  # answered from the article's own byline/date/source lines
 
-    def cite(self, text: str, passage: Passage, start: int, end: int) -> None:
-        """Append ``text [n]``, reusing the number of a passage already cited."""
+    def number(self, passage: Passage, start: int, end: int) -> int:
+        """The marker number of ``passage`` (numbered by first use); ``[start, end)`` is the
+        span the answer used, so a second sentence from one passage widens its highlight."""
         citation = next((c for c in self.citations if c.chunk_id == passage.chunk_id), None)
         if citation is None:
             citation = Citation(**passage.model_dump(), number=len(self.citations) + 1,
                                 highlight_start=start, highlight_end=end)
             self.citations.append(citation)
-        else:  # a second sentence of the same passage widens the highlight
+        else:
             citation.highlight_start = min(citation.highlight_start, start)
             citation.highlight_end = max(citation.highlight_end, end)
-        self.parts.append(f"{text} [{citation.number}]")
+        return citation.number
+
+    def cite(self, text: str, passage: Passage, start: int, end: int) -> None:
+        """Append ``text [n]``, reusing the number of a passage already cited."""
+        self.parts.append(f"{text} [{self.number(passage, start, end)}]")
+
+    def answer(self, question: str, query: str, index_version: str = "",
+               generator: str = "extractive", unsupported: list[str] | None = None) -> Answer:
+        """The ``Answer`` these parts make, or the plain refusal when there are none."""
+        text = " ".join(self.parts) or NO_ANSWER.format(question=question)
+        return Answer(question=question, text=text, citations=self.citations, query=query,
+                      unsupported=unsupported or [], generator=generator,
+                      index_version=index_version)
 
 
 _COMPOUND = re.compile(
@@ -118,9 +132,14 @@ class ExtractiveAnswerer:
     def answer(self, question: str, query: str, result: RetrievalResult,
                index_version: str = "") -> Answer:
         """Compose an answer from the retrieved sentences, or refuse when none answers."""
+        return self.compose(question, query, result).answer(question, query, index_version)
+
+    def compose(self, question: str, query: str, result: RetrievalResult) -> CitedText:
+        """The cited sentences that answer ``question``; none when the articles don't."""
         cited = CitedText()
         about_article = metadata_answer(question, result.passages, self.searcher.document,
                                         self.searcher.passage_covering)
+        cited.from_metadata = about_article is not None
         if about_article and about_article.passage and about_article.line:
             line = about_article.line
             cited.cite(about_article.sentence, about_article.passage, line.start, line.end)
@@ -131,6 +150,4 @@ class ExtractiveAnswerer:
                 passage = home_passage(sent.doc_id, sent.start, sent.end, result.passages)
                 if passage is not None:
                     cited.cite(sent.text, passage, sent.start, sent.end)
-        text = " ".join(cited.parts) or NO_ANSWER.format(question=question)
-        return Answer(question=question, text=text, citations=cited.citations, query=query,
-                      generator="extractive", index_version=index_version)
+        return cited

@@ -21,6 +21,7 @@ from rich.table import Table
 from .core import FIXABLE_ERRORS, Assistant, UserError
 from .embedders import EMBEDDERS
 from .evaluation import answer_scores, load_qa, retrieval_scores
+from .llm import GENERATORS
 from .schema import Answer, IndexReport
 
 console = Console(soft_wrap=True)
@@ -32,7 +33,8 @@ def _assistant(args: argparse.Namespace) -> Assistant:
     return Assistant(corpus_dir=getattr(args, "corpus", None),
                      index_dir=getattr(args, "index", None),
                      embedder=getattr(args, "embedder", None),
-                     chroma_url=getattr(args, "chroma_url", None))
+                     chroma_url=getattr(args, "chroma_url", None),
+                     generator=getattr(args, "generator", None))
 
 
 def print_report(report: IndexReport) -> None:
@@ -53,6 +55,14 @@ def print_report(report: IndexReport) -> None:
 def print_answer(answer: Answer) -> None:
     """The answer text, then each numbered source with its article and span."""
     console.print(answer.text, highlight=False, markup=False)
+    print_sources(answer)
+
+
+def print_sources(answer: Answer) -> None:
+    """Unsupported sentences, then each numbered source with its article and span."""
+    for sentence in answer.unsupported:
+        console.print(f"  unsupported by the sources: {sentence}", style="yellow",
+                      highlight=False, markup=False)
     for c in answer.citations:
         who = ", ".join(x for x in (c.author, c.date, c.source) if x)
         console.print(f"  [{c.number}] {c.title}" + (f" ({who})" if who else ""),
@@ -89,14 +99,32 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not question:
             break
         try:
-            answer = assistant.answer(question, history)
-        except UserError as exc:
-            err_console.print(f"[red]{exc}[/]")
+            answer = stream_answer(assistant, question, history)
+        except FIXABLE_ERRORS as exc:
+            err_console.print(f"[red]{exc}[/]", highlight=False)
             continue
-        print_answer(answer)
         history += [{"role": "user", "content": question},
                     {"role": "assistant", "content": answer.text}]
     return 0
+
+
+def stream_answer(assistant: Assistant, question: str, history: list[dict[str, str]]) -> Answer:
+    """Print the answer as it is written; then the verified text if it differs, and sources."""
+    streamed: list[str] = []
+    final: Answer | None = None
+    for piece in assistant.stream(question, history):
+        if isinstance(piece, Answer):
+            final = piece
+        else:
+            streamed.append(piece)
+            console.print(piece, end="", highlight=False, markup=False)
+    console.print()
+    assert final is not None  # every stream ends with its Answer
+    if "".join(streamed).strip() != final.text:
+        console.print("verified: ", style="bold", end="")
+        console.print(final.text, highlight=False, markup=False)
+    print_sources(final)
+    return final
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -131,13 +159,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def add_store_options(parser: argparse.ArgumentParser, default: object = None) -> None:
-    """The options that choose the corpus, the index and the embedder."""
+    """The options that choose the corpus, the index, the embedder and the generator."""
     parser.add_argument("--corpus", default=default, help="folder of articles (default: corpus)")
     parser.add_argument("--index", default=default, help="index folder (default: index)")
     parser.add_argument("--embedder", default=default, choices=list(EMBEDDERS),
                         help="embedding model")
     parser.add_argument("--chroma-url", default=default,
                         help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--generator", default=default, choices=list(GENERATORS),
+                        help="who writes answers (default: extractive, no LLM)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,24 +7,28 @@ through the same code path.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
+from langchain_core.language_models.chat_models import BaseChatModel
+
 from .answering import ExtractiveAnswerer
-from .conversation import standalone_query
 from .embedders import ModelMissingError, TextEmbedder, get_embedder
+from .generation import ExtractiveGenerator, Generator, LlmGenerator
 from .indexer import Indexer, IndexMismatchError, ProgressCallback
 from .lexical import LexicalIndex
+from .llm import GeneratorError, chat_model
 from .reranker import get_reranker
 from .retrieval import HybridSearcher, PassageRetriever, SearchMode
 from .schema import Answer, Document, IndexReport, Passage
-from .settings import EmbedderName, Settings, get_settings
+from .settings import EmbedderName, GeneratorName, Settings, get_settings
 from .store import Catalog, StoreError, VectorStore, open_chroma
+from .verification import CitationVerifier
 
 Message = dict[str, str]
+CUSTOM_GENERATOR = "custom"  # the name of a chat model passed as Assistant(generator=model)
 
 
 class UserError(ValueError):
@@ -32,7 +36,7 @@ class UserError(ValueError):
 
 
 # Errors whose message tells the user what to do: shown as one sentence, never a traceback.
-FIXABLE_ERRORS = (UserError, IndexMismatchError, StoreError, ModelMissingError)
+FIXABLE_ERRORS = (UserError, IndexMismatchError, StoreError, ModelMissingError, GeneratorError)
 
 
 class Assistant:
@@ -40,6 +44,7 @@ class Assistant:
 
     def __init__(self, corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
                  *, embedder: EmbedderName | None = None, chroma_url: str | None = None,
+                 generator: GeneratorName | BaseChatModel | None = None,
                  settings: Settings | None = None):
         base = settings or get_settings()
         overrides: dict = {"corpus_dir": Path(corpus_dir or base.corpus_dir),
@@ -48,10 +53,16 @@ class Assistant:
             overrides["embedder"] = embedder
         if chroma_url:
             overrides["chroma_url"] = chroma_url
+        # A LangChain chat model of the caller's own is used as the "custom" generator.
+        self.custom_model = generator if isinstance(generator, BaseChatModel) else None
+        if isinstance(generator, str):
+            overrides["generator"] = generator
         self.settings = base.model_copy(update=overrides)
         self.corpus_dir: Path = self.settings.corpus_dir
         self.index_dir: Path = self.settings.index_dir
         self._index_lock = threading.Lock()
+        self._generators: dict[str, Generator] = {}
+        self._generators_lock = threading.Lock()
 
     # -- components, built on first use -------------------------------------------------
     @cached_property
@@ -82,6 +93,23 @@ class Assistant:
         return ExtractiveAnswerer(self.searcher, self.settings.answer_min_score,
                                   self.settings.answer_max_sentences)
 
+    def generator(self, name: str | None = None) -> Generator:
+        """The generator ``name`` (default: the configured one), built once per Assistant."""
+        name = name or (CUSTOM_GENERATOR if self.custom_model else self.settings.generator)
+        with self._generators_lock:
+            if name not in self._generators:
+                self._generators[name] = self._build_generator(name)
+            return self._generators[name]
+
+    def _build_generator(self, name: str) -> Generator:
+        if name == "extractive":
+            return ExtractiveGenerator(self.answerer)
+        verifier = CitationVerifier(get_reranker().score, self.settings.verify_min_score,
+                                    self.settings.verify_min_coverage)
+        model = self.custom_model if name == CUSTOM_GENERATOR and self.custom_model else \
+            chat_model(name, self.settings)
+        return LlmGenerator(name, model, self.answerer, verifier, self.settings)
+
     @cached_property
     def indexer(self) -> Indexer:
         return Indexer(self.settings, self.catalog, self.vectors, self.lexical, self.embedder)
@@ -108,6 +136,7 @@ class Assistant:
         self.__dict__.pop("searcher", None)
         self.__dict__.pop("indexer", None)
         self.__dict__.pop("answerer", None)
+        self._generators.clear()
         for key in ("embedder", "chunking"):
             self.catalog.set_meta(key, "")
 
@@ -149,27 +178,32 @@ class Assistant:
         return self.searcher.search(query, k or self.settings.top_k, rerank_depth, mode).passages
 
     def answer(self, question: str, history: list[Message] | None = None, *,
-               k: int | None = None) -> Answer:
+               k: int | None = None, generator: GeneratorName | None = None) -> Answer:
         """Answer ``question`` from the articles, citing the exact passages used."""
-        self._ready()
-        cleaned = self._clean_question(question)
-        query = standalone_query(cleaned, history)
-        depth = max(self.settings.rerank_depth, k or self.settings.top_k)
-        result = self.searcher.search(query, k or self.settings.top_k, depth)
-        answer = self.answerer.answer(cleaned, query, result, self.index_version)
-        return answer.model_copy(update={"question": question})
+        final = None
+        for piece in self.stream(question, history, k=k, generator=generator):
+            final = piece
+        assert isinstance(final, Answer)  # every stream ends with its Answer
+        return final
 
     def stream(self, question: str, history: list[Message] | None = None, *,
-               k: int | None = None) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is produced, then the final ``Answer``.
+               k: int | None = None,
+               generator: GeneratorName | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text in pieces as it is produced, then the final ``Answer``.
 
-        The extractive answerer settles all its sentences in one reranking pass, so the
-        text comes one cited sentence at a time once that pass is done.
+        Pieces are appended in order to make the draft text; the final ``Answer`` may differ
+        from it, because verification renumbers, adds or drops citations.
         """
-        final = self.answer(question, history, k=k)
-        pieces = re.findall(r".+?\](?:\s+|$)|.+$", final.text) if final.citations else []
-        yield from pieces or [final.text]
-        yield final
+        self._ready()
+        cleaned = self._clean_question(question)
+        chosen = self.generator(generator)
+        query = chosen.standalone(cleaned, history)
+        depth = max(self.settings.rerank_depth, k or self.settings.top_k)
+        result = self.searcher.search(query, k or self.settings.top_k, depth)
+        for piece in chosen.stream(cleaned, query, result, self.index_version):
+            if isinstance(piece, Answer):
+                piece = piece.model_copy(update={"question": question})
+            yield piece
 
     def document(self, doc_id: str) -> Document:
         """The indexed article ``doc_id`` (path relative to the corpus folder)."""

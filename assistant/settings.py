@@ -21,6 +21,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 EmbedderName = Literal["bge-small", "minilm"]
+GeneratorName = Literal["extractive", "local", "ollama", "openai"]
 
 
 class Settings(BaseSettings):
@@ -34,7 +35,7 @@ class Settings(BaseSettings):
         default=None, description="http://HOST:PORT of a Chroma server; empty = embedded store"
     )
     embedder: EmbedderName = "bge-small"
-    generator: str = "extractive"
+    generator: GeneratorName = "extractive"
 
     # Chunking (characters): chosen by bench/chunking.py, see docs/benchmarks.md.
     chunk_chars: int = 600
@@ -57,6 +58,15 @@ class Settings(BaseSettings):
     max_file_mb: float = 20.0
 
     # LLM backends (used only when generator != extractive).
+    llm_sources: int = 3  # passages given to the model (a 135M model reads short prompts best)
+    llm_max_tokens: int = 120
+    llm_timeout: float = 120.0
+    llm_condense: bool = True  # LLM generators rewrite follow-ups with prompts/condense.yaml
+    # Citation verification (bench/verification.py): a passage supports an answer sentence
+    # when the cross-encoder logit of the pair and the share of the sentence's content words
+    # found in the passage both reach these values.
+    verify_min_score: float = 0.0
+    verify_min_coverage: float = 0.6
     ollama_model: str = "llama3.2"
     ollama_url: str = "http://127.0.0.1:11434"
     openai_model: str = "gpt-4o-mini"

@@ -25,6 +25,7 @@ import gradio as gr
 from . import ui_render as render
 from .core import FIXABLE_ERRORS, Assistant, UserError
 from .ingest import SUPPORTED_SUFFIXES
+from .llm import GeneratorError, local_model_file
 from .schema import Answer, IndexReport
 from .settings import Settings
 
@@ -46,8 +47,14 @@ class UploadRejected(ValueError):
 
 
 def available_generators(settings: Settings) -> list[str]:
-    """The answer generators the UI offers, the configured one first."""
+    """The generators the UI offers: the configured one first, then those that run here
+    with no server (an Ollama or OpenAI backend is offered once it is configured)."""
     names = ["extractive"]
+    try:
+        local_model_file()
+        names.append("local")
+    except GeneratorError:
+        pass
     return [settings.generator, *(n for n in names if n != settings.generator)]
 
 
@@ -163,12 +170,14 @@ class WebApp:
         yield [*chat, {"role": "assistant", "content": render.render_partial("…")}], \
             session, gr.skip(), ""
         try:
-            answer = None
-            for part in self.assistant.stream(question, session.history, k=int(k)):
+            answer, draft = None, ""
+            for part in self.assistant.stream(question, session.history, k=int(k),
+                                              generator=session.generator):
                 if isinstance(part, Answer):
                     answer = part
                 else:
-                    yield [*chat, {"role": "assistant", "content": render.render_partial(part)}], \
+                    draft += part
+                    yield [*chat, {"role": "assistant", "content": render.render_partial(draft)}], \
                         session, gr.skip(), ""
         except Exception as exc:
             yield self._chat_error(chat, session, exc)
