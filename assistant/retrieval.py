@@ -135,7 +135,7 @@ class HybridSearcher:
         texts = {c.chunk_id: self._text(c) for c in candidates}
         sentences = self._rerank(query, candidates[:depth]) if depth > 0 else []
         if depth > 0:
-            head = sorted(candidates[:depth], key=lambda c: c.score, reverse=True)
+            head = sorted(candidates[:depth], key=self._blend(candidates), reverse=True)
             candidates = head + candidates[depth:]
         kept: list[Candidate] = []
         words = {cid: _words(text) for cid, text in texts.items()}
@@ -145,6 +145,13 @@ class HybridSearcher:
             if len(kept) == k:
                 break
         return RetrievalResult([self._passage(c, texts[c.chunk_id]) for c in kept], sentences)
+
+    def _blend(self, candidates: list[Candidate]) -> Callable[[Candidate], float]:
+        """The sort key of reranked candidates: the cross-encoder's probability, blended
+        with the fusion score (scaled to the best one) when ``rerank_weight`` < 1."""
+        weight = self.settings.rerank_weight
+        top = max((c.fused for c in candidates), default=1.0) or 1.0
+        return lambda c: weight * sigmoid(c.score) + (1 - weight) * c.fused / top
 
     def _fused_candidates(self, query: str, mode: SearchMode, need: int) -> list[Candidate]:
         ranked: list[list[str]] = []

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     lexical_candidates: int = 30
     rrf_k: int = 60
     rerank_depth: int = 10
+    rerank_weight: float = 1.0  # 1 = order by the cross-encoder alone; <1 blends in fusion
     sentence_context: int = 1  # preceding sentences the cross-encoder reads with each one
 
     # Extractive answers: cross-encoder logit below which a sentence does not answer.

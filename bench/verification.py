@@ -33,7 +33,7 @@ from machine import machine
 
 from assistant import Assistant
 from assistant.chunking import split_sentences
-from assistant.evaluation import QaItem, load_qa
+from assistant.evaluation import QaItem, conversation_scores, load_qa
 from assistant.generation import LlmGenerator
 from assistant.verification import CitationVerifier, split_claims
 
@@ -208,6 +208,8 @@ def main() -> None:
     parser.add_argument("--generators", default="extractive,local")
     parser.add_argument("--limit", type=int, default=30, help="answerable questions per generator")
     parser.add_argument("--skip-calibration", action="store_true")
+    parser.add_argument("--conversations", action="store_true",
+                        help="also score follow-ups (tests/data/conversations.jsonl)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     items = [i for i in load_qa() if i.answerable]
@@ -222,6 +224,10 @@ def main() -> None:
         sample = items[:: max(1, len(items) // args.limit)][: args.limit]
         for name in args.generators.split(","):
             results[name] = alce(assistant, name, sample)
+            if args.conversations:
+                scores = conversation_scores(
+                    lambda q, h, name=name: assistant.answer(q, h, generator=name))
+                results[name]["conversations"] = vars(scores)
             print(name, json.dumps({k: v for k, v in results[name].items() if k != "samples"}))
     name = "results.json" if args.generators == "extractive,local" else \
         f"results-{args.generators.replace(',', '-')}.json"
