@@ -115,7 +115,7 @@ class LlmGenerator:
         A rewrite that comes back empty or rambling falls back to the rule-based query.
         """
         rules = standalone_query(question, history)
-        if not history or not is_follow_up(question) or not self.settings.llm_condense:
+        if not history or not is_follow_up(question) or not self.condenses:
             return rules
         messages = self.condense_prompt.format_messages(history=history_lines(history),
                                                         question=question)
@@ -124,6 +124,12 @@ class LlmGenerator:
         if not rewritten or len(rewritten) > 3 * len(question) + 80:
             return rules
         return rewritten
+
+    @property
+    def condenses(self) -> bool:
+        """Whether follow-ups are rewritten by the model (see ``Settings.condense``)."""
+        mode = self.settings.condense
+        return mode == "llm" or (mode == "auto" and self.name != "local")
 
     # -- answers ------------------------------------------------------------------------
     def stream(self, question: str, query: str, result: RetrievalResult,

@@ -62,7 +62,10 @@ class Settings(BaseSettings):
     llm_sources: int = 3  # passages given to the model (a 135M model reads short prompts best)
     llm_max_tokens: int = 120
     llm_timeout: float = 120.0
-    llm_condense: bool = True  # LLM generators rewrite follow-ups with prompts/condense.yaml
+    # How LLM generators make follow-ups standalone: "llm" (prompts/condense.yaml), "rules"
+    # (as the extractive default), "auto" = rules for the 135M local model, whose rewrites
+    # lost the topic (last-turn accuracy 0.52 vs 0.86, docs/benchmarks.md), llm otherwise.
+    condense: Literal["auto", "llm", "rules"] = "auto"
     # Citation verification (bench/verification.py): a passage supports an answer sentence
     # when the cross-encoder logit of the pair and the share of the sentence's content words
     # found in the passage both reach these values.
