@@ -19,6 +19,7 @@ from .retrieval import HybridSearcher, RetrievalResult, ScoredSentence
 from .schema import Answer, Citation, Passage
 
 MIN_ANSWER_WORDS = 5  # headings and fragments are not answers
+ADJACENT_GAP = 3  # characters (a space or a line break) between two sentences that touch
 SCORE_MARGIN = 4.0  # extra sentences must score within this of the best one
 _TERMINAL = re.compile(r"[.!…\"”’)]\s*$")  # a question ("…?") is not an answer
 
@@ -50,6 +51,22 @@ def choose_sentences(question: str, sentences: list[ScoredSentence], threshold: 
                 and not any(_overlaps(sent, c) for c in chosen)):
             chosen.append(sent)
     return chosen
+
+
+def in_reading_order(chosen: list[ScoredSentence]) -> list[ScoredSentence]:
+    """Adjacent sentences of one article in the article's order.
+
+    The cross-encoder reads each sentence after its predecessor, so a sentence can win on
+    what the one before it says; when both are chosen, the earlier one comes first.
+    """
+    ordered = list(chosen)
+    for later in chosen:
+        earlier = next((s for s in ordered if s.doc_id == later.doc_id
+                        and 0 <= later.start - s.end <= ADJACENT_GAP), None)
+        if earlier is not None and ordered.index(earlier) > ordered.index(later):
+            ordered.remove(earlier)
+            ordered.insert(ordered.index(later), earlier)
+    return ordered
 
 
 def home_passage(doc_id: str, start: int, end: int, passages: list[Passage]) -> Passage | None:
@@ -120,7 +137,8 @@ class ExtractiveAnswerer:
         """
         parts = split_question(question)
         if len(parts) == 1:
-            return choose_sentences(question, result.sentences, self.threshold, self.limit)
+            return in_reading_order(choose_sentences(question, result.sentences,
+                                                     self.threshold, self.limit))
         carried = query[len(question):] if query.startswith(question) else ""
         chosen: list[ScoredSentence] = []
         for part in parts:
