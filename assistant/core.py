@@ -71,7 +71,8 @@ class Assistant:
 
     @cached_property
     def vectors(self) -> VectorStore:
-        return VectorStore(open_chroma(self.index_dir, self.settings.chroma_url))
+        return VectorStore(open_chroma(self.index_dir, self.settings.chroma_url),
+                           self.settings.chroma_collection)
 
     @cached_property
     def lexical(self) -> LexicalIndex:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         default=None, description="http://HOST:PORT of a Chroma server; empty = embedded store"
     )
+    chroma_collection: str = Field(
+        default="passages", description="collection name; give each index its own on a server")
     embedder: EmbedderName = "bge-small"
     generator: GeneratorName = "extractive"
 
