@@ -7,11 +7,14 @@ unless ``ASSISTANT_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -75,7 +78,25 @@ def cmd_index(args: argparse.Namespace) -> int:
     assistant = _assistant(args)
     report = assistant.index(rebuild=args.rebuild, show_progress=sys.stderr.isatty())
     print_report(report)
+    if args.watch:
+        watch_index(assistant)
     return 0
+
+
+def watch_index(assistant: Assistant) -> None:
+    """Keep the index in step with the corpus folder until Ctrl-C; a line per change."""
+    from .watching import report_lines, watch_corpus
+
+    console.print(f"watching {assistant.corpus_dir} (Ctrl-C to stop)", style="dim")
+
+    def show(report: IndexReport) -> None:
+        for line in report_lines(report):
+            console.print(f"{time.strftime('%H:%M:%S')} {line} "
+                          f"(version {report.index_version}, {report.seconds:.2f} s)",
+                          highlight=False, markup=False)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        watch_corpus(assistant, threading.Event(), show)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -154,7 +175,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .webapp import serve
 
-    serve(_assistant(args), host=args.host, port=args.port)
+    serve(_assistant(args), host=args.host, port=args.port, watch=args.watch)
     return 0
 
 
@@ -182,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("index", help="index new, changed and removed articles")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    p.add_argument("--watch", action="store_true",
+                   help="then keep re-indexing as articles are added, changed or removed")
     p.set_defaults(func=cmd_index)
 
     p = command("ask", help="answer one question")
@@ -202,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("serve", help="start the web UI")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 7860)")
+    p.add_argument("--watch", action="store_true", help="re-index as the corpus folder changes")
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import escape
@@ -404,22 +403,6 @@ def launch_options(settings: Settings, host: str | None = None,
             "footer_links": ["api"], "run_history": False, "quiet": True}
 
 
-def watch_corpus(assistant: Assistant, stop: threading.Event) -> threading.Thread:
-    """Re-index whenever files in the corpus folder change, until ``stop`` is set."""
-    from watchfiles import watch
-
-    def run() -> None:
-        for _changes in watch(assistant.corpus_dir, stop_event=stop):
-            try:
-                assistant.index()
-            except FIXABLE_ERRORS as exc:
-                logger.warning("re-indexing failed: %s", exc)
-
-    thread = threading.Thread(target=run, name="corpus-watch", daemon=True)
-    thread.start()
-    return thread
-
-
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
           watch: bool = False, *, block: bool = True) -> gr.Blocks:
     """Start the web UI for ``assistant``.
@@ -437,7 +420,10 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     app = build_app(assistant)
     app.queue(default_concurrency_limit=1)
     if watch:
-        watch_corpus(assistant, threading.Event())
+        from .watching import report_lines, start_watching
+
+        start_watching(assistant, lambda report: [logger.info("%s", line)
+                                                  for line in report_lines(report)])
     app.launch(prevent_thread_lock=not block,
                **launch_options(assistant.settings, host, port))
     return app

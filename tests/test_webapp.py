@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +22,6 @@ from assistant.webapp import (
     safe_upload_name,
     save_upload,
     serve,
-    watch_corpus,
 )
 
 QUESTION = "Why did India turn down the F-35?"
@@ -142,24 +139,6 @@ def test_no_auth_when_unset(value):
 def test_malformed_auth_is_refused(value):
     with pytest.raises(ValueError, match="user:password"):
         parse_auth(value)
-
-
-def test_watching_the_corpus_indexes_new_files(built_index, tmp_path):
-    assistant = private_assistant(built_index, tmp_path)
-    stop = threading.Event()
-    watch_corpus(assistant, stop)
-    try:
-        time.sleep(0.5)
-        (assistant.corpus_dir / "dropped.txt").write_text(
-            "Dropped note\nThe Quillmere Pact was signed on the Narmada in 2031.\n")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if any(row["doc_id"] == "dropped.txt" for row in assistant.documents()):
-                break
-            time.sleep(0.5)
-        assert any(row["doc_id"] == "dropped.txt" for row in assistant.documents())
-    finally:
-        stop.set()
 
 
 # -- uploads ---------------------------------------------------------------------------
