@@ -27,8 +27,6 @@ from .schema import Chunk, Document, IndexReport, SkippedFile
 from .settings import Settings
 from .store import Catalog, VectorStore
 
-EMBED_GROUP_CHUNKS = 512  # chunks embedded per call; each finished group is written at once
-
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -167,7 +165,7 @@ class Indexer:
         done = 0
         with tqdm(total=total, desc="Embedding passages", unit="passage",
                   disable=not show_progress or total == 0, leave=False) as bar:
-            for group in _groups(pending, EMBED_GROUP_CHUNKS):
+            for group in _groups(pending, self.settings.index_group_chunks):
                 texts = [embedding_text(doc, c) for doc, chunks in group for c in chunks]
                 self._store(group, self.embedder.encode(texts))
                 done += len(texts)
