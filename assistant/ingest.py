@@ -20,6 +20,7 @@ from .schema import ArticleMeta, Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 TITLE_MAX_CHARS = 160
+MIN_HTML_WORDS = 8  # fewer words than this left after extraction is no article
 HEADER_LINES = 8  # metadata lines are looked for only near the top of an article
 
 _FIELD_LINE = re.compile(
@@ -211,7 +212,8 @@ def _read_html(data: bytes) -> tuple[str, ArticleMeta]:
     extracted = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, favor_precision=True
     )
-    if extracted is None or not (extracted.text or "").strip():
+    # A page of scripts and menus can leave only its navigation bar ("Home | World | Sport").
+    if extracted is None or len((extracted.text or "").split()) < MIN_HTML_WORDS:
         raise IngestError("no article text found in the HTML page")
     body = normalise_text(extracted.text)
     return body, ArticleMeta(

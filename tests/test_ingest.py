@@ -86,7 +86,8 @@ def test_encodings(tmp_path: Path):
 
 @pytest.mark.parametrize(("name", "data", "reason"), [
     ("empty.txt", b"", "empty"), ("blank.txt", b"  \n\t \n", "empty"),
-    ("junk.txt", bytes(range(256)) * 20, "binary"), ("nuls.txt", b"\x00" * 64, "binary"), ("notes.docx", b"PK\x03\x04", "unsupported"),
+    ("junk.txt", bytes(range(256)) * 20, "binary"), ("nuls.txt", b"\x00" * 64, "binary"),
+    ("notes.docx", b"PK\x03\x04", "unsupported"),
     ("broken.pdf", b"%PDF-1.4 garbage", "PDF")])
 def test_bad_files_raise_a_one_line_reason(name: str, data: bytes, reason: str):
     with pytest.raises(IngestError, match=reason):
