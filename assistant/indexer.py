@@ -5,6 +5,12 @@ gone from the folder are removed with all their chunks. Changed articles are par
 chunked, tokenised and embedded in large batches (one pass, no text embedded twice), then
 written article by article: Chroma first (delete-by-article, add), the catalogue last, so
 a crash at any point leaves the catalogue saying "not indexed" and the next run redoes it.
+
+Two records make that hold whatever the corpus does between the crash and the next run:
+the articles a group is writing are noted in the catalogue (``writing``) before Chroma is
+touched, and the next run drops them from Chroma and the catalogue before anything else;
+and the index version is bumped before the first write, so BM25 saved under the older
+version is rebuilt by the next run even when that run finds nothing else to do.
 """
 
 from __future__ import annotations
@@ -27,9 +33,8 @@ from .schema import Chunk, Document, IndexReport, SkippedFile
 from .settings import Settings
 from .store import Catalog, VectorStore
 
-EMBED_GROUP_CHUNKS = 512  # chunks embedded per call; each finished group is written at once
-
 ProgressCallback = Callable[[int, int], None]
+WRITING = "writing"  # catalogue meta: JSON list of the articles whose write is under way
 
 
 class IndexMismatchError(RuntimeError):
@@ -130,6 +135,7 @@ class Indexer:
         """Bring the index in step with ``corpus_dir`` and say what changed."""
         started = time.perf_counter()
         self.check_embedder()
+        self._drop_unfinished()
         max_bytes = int(self.settings.max_file_mb * 1e6)
         indexed = self.catalog.hashes()
         scan = scan_corpus(corpus_dir, max_bytes, indexed)
@@ -147,13 +153,15 @@ class Indexer:
                 continue
             (report.updated if doc_id in indexed else report.added).append(doc_id)
         report.removed = sorted(set(indexed) - {d.doc_id for d in changed} - set(report.unchanged))
+        if report.changed:
+            self._bump_version()
         self.vectors.delete_documents(report.removed)
         for doc_id in report.removed:
             self.catalog.remove_document(doc_id)
         report.embedded_chunks = self._write(changed, show_progress, on_progress)
         self.catalog.set_meta("embedder", self.embedder.name)
         self.catalog.set_meta("chunking", chunking_signature(self.settings))
-        report.index_version = self._refresh_lexical(changed=report.changed)
+        report.index_version = self._refresh_lexical()
         report.chunks = self.catalog.counts()[1]
         report.seconds = round(time.perf_counter() - started, 3)
         return report
@@ -167,7 +175,7 @@ class Indexer:
         done = 0
         with tqdm(total=total, desc="Embedding passages", unit="passage",
                   disable=not show_progress or total == 0, leave=False) as bar:
-            for group in _groups(pending, EMBED_GROUP_CHUNKS):
+            for group in _groups(pending, self.settings.index_group_chunks):
                 texts = [embedding_text(doc, c) for doc, chunks in group for c in chunks]
                 self._store(group, self.embedder.encode(texts))
                 done += len(texts)
@@ -184,7 +192,9 @@ class Indexer:
         deterministic chunk id, after deleting whatever an earlier attempt left).
         """
         chunks = [c for _, doc_chunks in group for c in doc_chunks]
-        self.vectors.delete_documents([doc.doc_id for doc, _ in group])
+        doc_ids = [doc.doc_id for doc, _ in group]
+        self.catalog.set_meta(WRITING, json.dumps(doc_ids))
+        self.vectors.delete_documents(doc_ids)
         if chunks:
             self.vectors.add(chunks, vectors)
         tokens = iter(" ".join(t) for t in tokenize([c.text for c in chunks]))
@@ -192,13 +202,35 @@ class Indexer:
         for doc, doc_chunks in group:
             self.catalog.replace_document(doc, doc_chunks, [next(tokens) for _ in doc_chunks],
                                           indexed_at=now)
+        self.catalog.set_meta(WRITING, "[]")
 
-    def _refresh_lexical(self, changed: bool) -> str:
-        """Bump the index version after a change and rebuild BM25 when it is out of step."""
+    def _drop_unfinished(self) -> None:
+        """Forget the articles a crashed run was writing, in Chroma and in the catalogue.
+
+        Chroma may hold chunks for them that the catalogue does not describe (written before
+        the crash); if the file then went away or went back to its indexed content, nothing
+        else would ever delete those chunks. Dropped, they are indexed again if still there.
+        """
+        unfinished = json.loads(self.catalog.get_meta(WRITING) or "[]")
+        if not unfinished:
+            return
+        self._bump_version()
+        self.vectors.delete_documents(unfinished)
+        for doc_id in unfinished:
+            self.catalog.remove_document(doc_id)
+        self.catalog.set_meta(WRITING, "[]")
+
+    def _bump_version(self) -> None:
+        """A new index version, recorded before the catalogue changes (see the module doc)."""
         version = self.catalog.get_meta("version", "0")
-        if changed or not version.isdigit():
-            version = str(int(version) + 1 if version.isdigit() else 1)
-            self.catalog.set_meta("version", version)
+        self.catalog.set_meta("version", str(int(version) + 1 if version.isdigit() else 1))
+
+    def _refresh_lexical(self) -> str:
+        """Rebuild BM25 when it is not tagged with the catalogue's index version."""
+        version = self.catalog.get_meta("version", "0")
+        if not version.isdigit():
+            self._bump_version()
+            version = self.catalog.get_meta("version")
         if self.lexical.version != version:
             self.lexical.load()
         if self.lexical.version != version:

@@ -20,6 +20,7 @@ from .schema import ArticleMeta, Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 TITLE_MAX_CHARS = 160
+MIN_HTML_WORDS = 8  # fewer words than this left after extraction is no article
 HEADER_LINES = 8  # metadata lines are looked for only near the top of an article
 
 _FIELD_LINE = re.compile(
@@ -67,7 +68,7 @@ def file_hash(data: bytes) -> str:
 
 
 def decode_text(data: bytes) -> str:
-    """Bytes to text: UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252.
+    """Bytes to text: UTF-8 (with or without BOM), UTF-16 (BOM or not), else Windows-1252.
 
     Binary junk (NUL bytes, many control characters) raises IngestError rather than
     indexing garbage.
@@ -75,7 +76,7 @@ def decode_text(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16")
     elif b"\x00" in data[:4096]:
-        raise IngestError("looks like a binary file, not text")
+        text = _decode_utf16_without_bom(data)
     else:
         try:
             text = data.decode("utf-8-sig")
@@ -86,6 +87,23 @@ def decode_text(data: bytes) -> str:
     if sample and controls / len(sample) > 0.05:
         raise IngestError("looks like a binary file, not text")
     return normalise_text(text)
+
+
+def _decode_utf16_without_bom(data: bytes) -> str:
+    """UTF-16 saved without a byte-order mark, told apart from binary by where its NULs are.
+
+    Text in a Latin script has a NUL high byte in (nearly) every character: in the odd bytes
+    for little-endian, in the even ones for big-endian. Anything else with NULs is binary.
+    """
+    sample = data[:4096]
+    for encoding, highs, lows in (("utf-16-le", sample[1::2], sample[0::2]),
+                                  ("utf-16-be", sample[0::2], sample[1::2])):
+        if len(data) % 2 == 0 and highs.count(0) > 0.7 * len(highs) and 0 not in lows:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                break
+    raise IngestError("looks like a binary file, not text")
 
 
 def normalise_text(text: str) -> str:
@@ -194,7 +212,8 @@ def _read_html(data: bytes) -> tuple[str, ArticleMeta]:
     extracted = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, favor_precision=True
     )
-    if extracted is None or not (extracted.text or "").strip():
+    # A page of scripts and menus can leave only its navigation bar ("Home | World | Sport").
+    if extracted is None or len((extracted.text or "").split()) < MIN_HTML_WORDS:
         raise IngestError("no article text found in the HTML page")
     body = normalise_text(extracted.text)
     return body, ArticleMeta(

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # Chunking (characters): chosen by bench/chunking.py, see docs/benchmarks.md.
     chunk_chars: int = 600
     chunk_overlap_sentences: int = 1
+    # Chunks embedded per call; each finished group is written before the next is embedded.
+    index_group_chunks: int = Field(512, gt=0)
 
     # Retrieval
     top_k: int = 5

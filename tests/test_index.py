@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import shutil
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader, PdfWriter
 
-from assistant import Assistant
+from assistant import Assistant, IndexReport
 from assistant.indexer import IndexMismatchError
+
+from .conftest import CORPUS
 
 NEW_ARTICLE = """Rupee Trade Grows
 
@@ -91,17 +96,115 @@ def test_switching_embedder_without_rebuild_fails_clearly(corpus_copy: Path, tmp
     assert_consistent(other)
 
 
-def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(corpus_copy: Path,
-                                                                   tmp_path: Path):
-    (corpus_copy / "empty.txt").write_bytes(b"")
-    (corpus_copy / "junk.txt").write_bytes(bytes(range(256)) * 50)
-    (corpus_copy / "copy.txt").write_bytes(
-        (corpus_copy / "india-s400-talks-snub-to-us.txt").read_bytes())
-    (corpus_copy / "notes.docx").write_bytes(b"PK")
-    (corpus_copy / "outside.txt").symlink_to("/etc/hostname")
-    (corpus_copy / ".draft.txt.swp").write_text("half written")
-    report = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index").index()
-    reasons = {s.doc_id: s.reason for s in report.skipped}
-    assert set(reasons) == {"empty.txt", "junk.txt", "copy.txt", "notes.docx", "outside.txt"}
-    assert "outside" in reasons["outside.txt"] and "same content" in reasons["copy.txt"]
-    assert len(report.added) == 5
+def text_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF showing ``lines`` in Helvetica, built by hand (no PDF writer needed)."""
+    page = "\n".join(["BT /F1 11 Tf 50 750 Td 14 TL", *(f"({x}) Tj T*" for x in lines), "ET"])
+    stream = page.encode("latin-1")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%b\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%b\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def encrypted(pdf: bytes, user_password: str) -> bytes:
+    """``pdf`` encrypted with pypdf (RC4, which needs no crypto library)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+ARCTIC = ["Arctic Report", "India and Russia signed a new accord on Arctic shipping lanes."]
+NAV_ONLY_PAGE = ("<html><head><script>" + "var tracker = 1;" * 500 + "</script></head><body>"
+                 "<nav><a href='/'>Home</a> | <a>World</a> | <a>Sport</a></nav><ul>"
+                 + "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(80))
+                 + "</ul><script>track()</script><footer>Copyright</footer></body></html>")
+CLUTTERED_PAGE = NAV_ONLY_PAGE.replace(
+    "</ul>", "</ul><article><h1>Talks in Delhi</h1><p>India and Russia discussed a second "
+    "nuclear plant at length during the visit, officials said on Friday.</p><p>The talks also "
+    "covered trade in national currencies, which both sides want to expand soon.</p></article>")
+LATIN = "Café Report\n\nThe café in Pondichéry served crêpes to the delegation from Moscow.\n"
+
+
+def bad_articles(corpus: Path) -> dict[str, bytes]:
+    """Files nobody should have to clean up before indexing, by name."""
+    return {
+        "empty.txt": b"", "blank.txt": b" \n\t \n", "junk.txt": bytes(range(256)) * 50,
+        "latin1.txt": LATIN.encode("latin-1"), "utf16.txt": LATIN.encode("utf-16"),
+        "utf16-no-bom.txt": LATIN.replace("Café R", "Kaffee R").encode("utf-16-le"),
+        "huge.txt": b"India and Russia. " * (50_000_000 // 18),
+        "cluttered.html": CLUTTERED_PAGE.encode(), "nav-only.html": NAV_ONLY_PAGE.encode(),
+        "broken.pdf": text_pdf(ARCTIC)[:300], "locked.pdf": encrypted(text_pdf(ARCTIC), "secret"),
+        "owner-locked.pdf": encrypted(text_pdf([*ARCTIC, "Signed in Murmansk."]), ""),
+        "copy.txt": (corpus / "india-s400-talks-snub-to-us.txt").read_bytes(),
+        "notes.docx": b"PK\x03\x04",
+    }
+
+
+# name -> what the index report must say: ("added", text the article keeps) or
+# ("skipped", the one-line reason)
+EXPECTED = {
+    "empty.txt": ("skipped", "the file is empty"), "blank.txt": ("skipped", "the file is empty"),
+    "junk.txt": ("skipped", "looks like a binary file, not text"),
+    "latin1.txt": ("added", "The café in Pondichéry served crêpes"),
+    "utf16.txt": ("added", "The café in Pondichéry served crêpes"),
+    "utf16-no-bom.txt": ("added", "The café in Pondichéry served crêpes"),
+    "huge.txt": ("skipped", "larger than the 20 MB limit (50.0 MB)"),
+    "cluttered.html": ("added", "discussed a second nuclear plant"),
+    "nav-only.html": ("skipped", "no article text found in the HTML page"),
+    "broken.pdf": ("skipped", "the PDF could not be read"),
+    "locked.pdf": ("skipped", "the PDF is encrypted"),
+    "owner-locked.pdf": ("added", "a new accord on Arctic shipping lanes"),
+    "copy.txt": ("skipped", "same content as india-s400-talks-snub-to-us.txt"),
+    "notes.docx": ("skipped", "unsupported file type .docx"),
+    "outside.txt": ("skipped", "link points outside the corpus folder"),
+    "dangling.txt": ("skipped", "broken link"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_corpus(tmp_path_factory) -> tuple[Assistant, IndexReport]:
+    """The real corpus with every kind of bad article added, indexed once."""
+    base = tmp_path_factory.mktemp("bad")
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    for name, data in bad_articles(corpus).items():
+        (corpus / name).write_bytes(data)
+    (corpus / "outside.txt").symlink_to("/etc/hostname")
+    (corpus / "dangling.txt").symlink_to(base / "gone.txt")
+    (corpus / ".draft.txt.swp").write_text("an editor's swap file, never an article")
+    assistant = Assistant(corpus_dir=corpus, index_dir=base / "index")
+    return assistant, assistant.index()
+
+
+def test_every_file_is_indexed_or_skipped_with_one_line(bad_corpus):
+    assistant, report = bad_corpus
+    visible = {p.name for p in assistant.corpus_dir.iterdir() if not p.name.startswith(".")}
+    skipped = [s.doc_id for s in report.skipped]
+    assert sorted(report.added + skipped) == sorted(visible)
+    assert all(s.reason and "\n" not in s.reason for s in report.skipped)
+    assert {p.name for p in CORPUS.iterdir()} <= set(report.added)
+    assert_consistent(assistant)
+
+
+@pytest.mark.parametrize(("name", "expected"), EXPECTED.items())
+def test_each_bad_file_gets_a_sensible_outcome(bad_corpus, name, expected):
+    assistant, report = bad_corpus
+    outcome, detail = expected
+    if outcome == "added":
+        assert name in report.added
+        assert detail in assistant.document(name).text
+    else:
+        assert {s.doc_id: s.reason for s in report.skipped}[name].startswith(detail)

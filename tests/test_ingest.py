@@ -79,12 +79,15 @@ def test_html_page_keeps_the_article_and_drops_scripts_and_navigation():
 def test_encodings(tmp_path: Path):
     text = "Café diplomacy: India’s stance.\nSecond line about Moscow."
     assert parse_article("a.txt", text.encode("utf-16")).text == text
+    assert parse_article("le.txt", text.encode("utf-16-le")).text == text  # no BOM
+    assert parse_article("be.txt", text.encode("utf-16-be")).text == text
     assert parse_article("b.txt", "Café in Delhi.".encode("latin-1")).text == "Café in Delhi."
 
 
 @pytest.mark.parametrize(("name", "data", "reason"), [
     ("empty.txt", b"", "empty"), ("blank.txt", b"  \n\t \n", "empty"),
-    ("junk.txt", bytes(range(256)) * 20, "binary"), ("notes.docx", b"PK\x03\x04", "unsupported"),
+    ("junk.txt", bytes(range(256)) * 20, "binary"), ("nuls.txt", b"\x00" * 64, "binary"),
+    ("notes.docx", b"PK\x03\x04", "unsupported"),
     ("broken.pdf", b"%PDF-1.4 garbage", "PDF")])
 def test_bad_files_raise_a_one_line_reason(name: str, data: bytes, reason: str):
     with pytest.raises(IngestError, match=reason):
