@@ -27,6 +27,7 @@ from .schema import Chunk, Document, IndexReport, SkippedFile
 from .settings import Settings
 from .store import Catalog, VectorStore
 
+CHUNK_VERSION_CHARS = 12  # 48 bits of the content hash: unique among an article's versions
 EMBED_GROUP_CHUNKS = 512  # chunks embedded per call; each finished group is written at once
 
 ProgressCallback = Callable[[int, int], None]
@@ -95,8 +96,17 @@ def _unreadable_reason(item: CorpusFile, root: Path, max_bytes: int) -> str:
 
 
 def chunking_signature(settings: Settings) -> str:
-    """What decides chunk boundaries; an index built with another signature is re-chunked."""
-    return json.dumps({"chars": settings.chunk_chars, "overlap": settings.chunk_overlap_sentences})
+    """What decides chunk boundaries and ids; an index built with another one is re-chunked.
+
+    ``ids`` is the chunk-id format (2: the article version is part of the id).
+    """
+    return json.dumps({"chars": settings.chunk_chars, "overlap": settings.chunk_overlap_sentences,
+                       "ids": 2})
+
+
+def chunk_version(doc: Document) -> str:
+    """The article version written into its chunk ids: 12 hex digits of its content hash."""
+    return doc.content_hash[:CHUNK_VERSION_CHARS]
 
 
 def embedding_text(doc: Document, chunk: Chunk) -> str:
@@ -162,7 +172,8 @@ class Indexer:
                on_progress: ProgressCallback | None) -> int:
         """Chunk, embed and store the changed articles; returns the number of chunks embedded."""
         pending = [(doc, chunk_document(doc.doc_id, doc.text, self.settings.chunk_chars,
-                                        self.settings.chunk_overlap_sentences)) for doc in docs]
+                                        self.settings.chunk_overlap_sentences,
+                                        version=chunk_version(doc))) for doc in docs]
         total = sum(len(chunks) for _, chunks in pending)
         done = 0
         with tqdm(total=total, desc="Embedding passages", unit="passage",
