@@ -72,11 +72,15 @@ def chunk_sentences(sentences: list[Span], chunk_chars: int, overlap: int) -> li
     return chunks
 
 
-def chunk_document(doc_id: str, text: str, chunk_chars: int, overlap: int) -> list[Chunk]:
-    """The chunks of one document, each carrying its exact offsets and text."""
+def chunk_document(doc_id: str, text: str, chunk_chars: int, overlap: int,
+                   version: str = "") -> list[Chunk]:
+    """The chunks of one document, each carrying its exact offsets and text.
+
+    ``version`` (the article's content-hash prefix) goes into every chunk id; see ``Chunk``.
+    """
     sentences = split_sentences(text, max_chars=chunk_chars)
     return [
         Chunk(doc_id=doc_id, index=i, start=span.start, end=span.end,
-              text=text[span.start:span.end])
+              text=text[span.start:span.end], version=version)
         for i, span in enumerate(chunk_sentences(sentences, chunk_chars, overlap))
     ]

@@ -33,6 +33,7 @@ from .schema import Chunk, Document, IndexReport, SkippedFile
 from .settings import Settings
 from .store import Catalog, VectorStore
 
+CHUNK_VERSION_CHARS = 12  # 48 bits of the content hash: unique among an article's versions
 ProgressCallback = Callable[[int, int], None]
 WRITING = "writing"  # catalogue meta: JSON list of the articles whose write is under way
 
@@ -100,8 +101,17 @@ def _unreadable_reason(item: CorpusFile, root: Path, max_bytes: int) -> str:
 
 
 def chunking_signature(settings: Settings) -> str:
-    """What decides chunk boundaries; an index built with another signature is re-chunked."""
-    return json.dumps({"chars": settings.chunk_chars, "overlap": settings.chunk_overlap_sentences})
+    """What decides chunk boundaries and ids; an index built with another one is re-chunked.
+
+    ``ids`` is the chunk-id format (2: the article version is part of the id).
+    """
+    return json.dumps({"chars": settings.chunk_chars, "overlap": settings.chunk_overlap_sentences,
+                       "ids": 2})
+
+
+def chunk_version(doc: Document) -> str:
+    """The article version written into its chunk ids: 12 hex digits of its content hash."""
+    return doc.content_hash[:CHUNK_VERSION_CHARS]
 
 
 def embedding_text(doc: Document, chunk: Chunk) -> str:
@@ -170,7 +180,8 @@ class Indexer:
                on_progress: ProgressCallback | None) -> int:
         """Chunk, embed and store the changed articles; returns the number of chunks embedded."""
         pending = [(doc, chunk_document(doc.doc_id, doc.text, self.settings.chunk_chars,
-                                        self.settings.chunk_overlap_sentences)) for doc in docs]
+                                        self.settings.chunk_overlap_sentences,
+                                        version=chunk_version(doc))) for doc in docs]
         total = sum(len(chunks) for _, chunks in pending)
         done = 0
         with tqdm(total=total, desc="Embedding passages", unit="passage",
@@ -185,16 +196,18 @@ class Indexer:
         return total
 
     def _store(self, group: list[tuple[Document, list[Chunk]]], vectors: np.ndarray) -> None:
-        """Write a group of articles: one Chroma delete and one upsert, then the catalogue.
+        """Write a group of articles: new chunks into Chroma, the catalogue, then old chunks out.
 
-        The catalogue is written last, article by article, so an interrupted run leaves
-        those articles "not indexed" and the next run writes them again (upserts by
-        deterministic chunk id, after deleting whatever an earlier attempt left).
+        Chunk ids carry the article version, so an updated article's new chunks sit beside
+        its old ones until the catalogue switches; searches keep only the chunks the
+        catalogue lists, so a reader sees the old version or the new one, never a mixture.
+        The old chunks are deleted last. A crash anywhere is repaired by the next run
+        (``_drop_unfinished``).
         """
         chunks = [c for _, doc_chunks in group for c in doc_chunks]
         doc_ids = [doc.doc_id for doc, _ in group]
         self.catalog.set_meta(WRITING, json.dumps(doc_ids))
-        self.vectors.delete_documents(doc_ids)
+        previous = self.vectors.ids_of_documents(doc_ids)
         if chunks:
             self.vectors.add(chunks, vectors)
         tokens = iter(" ".join(t) for t in tokenize([c.text for c in chunks]))
@@ -202,6 +215,8 @@ class Indexer:
         for doc, doc_chunks in group:
             self.catalog.replace_document(doc, doc_chunks, [next(tokens) for _ in doc_chunks],
                                           indexed_at=now)
+        current = {c.chunk_id for c in chunks}
+        self.vectors.delete_ids([cid for cid in previous if cid not in current])
         self.catalog.set_meta(WRITING, "[]")
 
     def _drop_unfinished(self) -> None:

@@ -124,8 +124,9 @@ class HybridSearcher:
         return self.catalog.document(doc_id)
 
     def document(self, doc_id: str) -> Document | None:
-        """The article as indexed (cached per index version)."""
-        return self._document(doc_id, self.lexical.version)
+        """The article as indexed now (cached per article version, so a re-index running
+        beside a search never pairs new spans with old text)."""
+        return self._document(doc_id, self.catalog.content_hash(doc_id))
 
     def search(self, query: str, k: int, rerank_depth: int | None = None,
                mode: SearchMode = "hybrid") -> RetrievalResult:
@@ -189,7 +190,7 @@ class HybridSearcher:
         owners: dict[str, list[tuple[str, int, int]]] = {}
         for cand in candidates:
             doc_text = self._text_of(cand.doc_id)
-            sentences = self._sentences(cand.doc_id, self.lexical.version)
+            sentences = self._sentences(cand.doc_id, self.catalog.content_hash(cand.doc_id))
             first = bisect.bisect_left(sentences, cand.start, key=lambda x: x.start)
             keys = []
             for i in range(first, len(sentences)):

@@ -29,16 +29,26 @@ class Document(ArticleMeta):
 
 
 class Chunk(BaseModel):
-    """A sentence-aligned slice of a document, the unit that is embedded and searched."""
+    """A sentence-aligned slice of a document, the unit that is embedded and searched.
+
+    ``version`` names the article version the chunk was cut from (a prefix of its content
+    hash). It is part of ``chunk_id`` so that a changed article's new chunks never reuse
+    the ids of its old ones: both can sit in Chroma side by side while the catalogue
+    switches from one set to the other (see ``indexer``), and the same id always means the
+    same text, span and vector.
+    """
 
     doc_id: str
     index: int
     start: int
     end: int
     text: str
+    version: str = ""
 
     @property
     def chunk_id(self) -> str:
+        if self.version:
+            return f"{self.doc_id}::{self.version}::{self.index}"
         return f"{self.doc_id}::{self.index}"
 
 

@@ -73,6 +73,13 @@ class Catalog:
         with self._lock:
             return dict(self._db.execute("SELECT doc_id, content_hash FROM documents"))
 
+    def content_hash(self, doc_id: str) -> str:
+        """The content hash of the indexed version of ``doc_id`` ('' when not indexed)."""
+        with self._lock:
+            row = self._db.execute("SELECT content_hash FROM documents WHERE doc_id=?",
+                                   (doc_id,)).fetchone()
+        return row[0] if row else ""
+
     def document(self, doc_id: str) -> Document | None:
         with self._lock:
             row = self._db.execute(
@@ -217,6 +224,16 @@ class VectorStore:
         """Delete every chunk of these articles in one call."""
         if doc_ids:
             self.collection.delete(where={"doc_id": {"$in": doc_ids}})
+
+    def ids_of_documents(self, doc_ids: list[str]) -> list[str]:
+        """Every chunk id Chroma holds for these articles, in one call."""
+        if not doc_ids:
+            return []
+        return self.collection.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"]
+
+    def delete_ids(self, chunk_ids: list[str]) -> None:
+        if chunk_ids:
+            self.collection.delete(ids=chunk_ids)
 
     def count(self) -> int:
         return self.collection.count()
