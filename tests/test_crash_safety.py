@@ -93,7 +93,7 @@ def assert_consistent(content: IndexContent) -> None:
     assert content.vector_chunks == content.chunks
     assert len(set(content.vector_keys)) == len(content.vector_keys) == len(content.chunks)
     assert content.bm25_ids == tuple(sorted(content.chunks))
-    assert {cid.rsplit("::", 1)[0] for cid in content.chunks} <= set(content.documents)
+    assert {cid.rsplit("::", 2)[0] for cid in content.chunks} <= set(content.documents)
 
 
 def fresh_assistant(corpus: Path, index: Path, **settings) -> Assistant:
