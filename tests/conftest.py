@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from assistant import Assistant
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for servers the tests start, or must not find)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def load_jsonl(name: str) -> list[dict]:

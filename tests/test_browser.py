@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import pytest
 
 from assistant import Assistant
 from assistant.webapp import serve
+
+from .conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +25,6 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 QUESTION = "Why did India turn down the F-35?"
 ANSWER_TIMEOUT = 90_000  # ms; the first question loads the models
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def normalized(text: str) -> str:

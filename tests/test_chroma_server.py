@@ -3,7 +3,6 @@ index and answers as the embedded store, and a stopped server is one clear error
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import pytest
 
 from assistant import Assistant
 
+from .conftest import free_port
 from .test_answers import F35
 
 QUESTIONS = [F35, "How many S-400 systems have arrived?", "What does Russia gain from RELOS?"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

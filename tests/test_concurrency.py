@@ -10,7 +10,8 @@ import pytest
 
 from assistant.webapp import serve
 
-from .test_webapp import free_port, private_assistant
+from .conftest import free_port
+from .test_webapp import private_assistant
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from concurrency import load_test, reference_answers, session_scripts

@@ -9,7 +9,6 @@ The real local model (SmolLM2-135M) runs in the tests marked slow.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from assistant.llm import GeneratorError
 from assistant.prompts import PromptFileError, load_prompt
 from assistant.schema import Answer, Passage
 from assistant.verification import split_claims
+
+from .conftest import free_port
 
 S400 = "How many S-400 squadrons has India received so far?"
 S400_FACT = "Three of these formidable systems have already arrived"
@@ -135,15 +136,9 @@ def test_follow_up_is_condensed_by_the_model_and_others_are_not(built_index):
     assert len(assistant.custom_model.prompts) == 3  # one condense, two answers
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("backend", ["ollama", "openai"])
 def test_unreachable_llm_server_is_one_clear_error(built_index, monkeypatch, backend):
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("ASSISTANT_OLLAMA_URL", url)
     monkeypatch.setenv("ASSISTANT_OPENAI_BASE_URL", url + "/v1")
     from assistant.settings import Settings

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,13 +23,9 @@ from assistant.webapp import (
     serve,
 )
 
+from .conftest import free_port
+
 QUESTION = "Why did India turn down the F-35?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def private_assistant(built_index: tuple[Path, Path], target: Path, **settings) -> Assistant:
