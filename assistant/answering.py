@@ -88,7 +88,8 @@ class CitedText:
         span the answer used, so a second sentence from one passage widens its highlight."""
         citation = next((c for c in self.citations if c.chunk_id == passage.chunk_id), None)
         if citation is None:
-            citation = Citation(**passage.model_dump(), number=len(self.citations) + 1,
+            fields = passage.model_dump(include=set(Passage.model_fields))  # a Citation too
+            citation = Citation(**fields, number=len(self.citations) + 1,
                                 highlight_start=start, highlight_end=end)
             self.citations.append(citation)
         else:

@@ -91,9 +91,7 @@ def watch_index(assistant: Assistant) -> None:
 
     def show(report: IndexReport) -> None:
         for line in report_lines(report):
-            console.print(f"{time.strftime('%H:%M:%S')} {line} "
-                          f"(version {report.index_version}, {report.seconds:.2f} s)",
-                          highlight=False, markup=False)
+            console.print(f"{time.strftime('%H:%M:%S')} {line}", highlight=False, markup=False)
 
     with contextlib.suppress(KeyboardInterrupt):
         watch_corpus(assistant, threading.Event(), show)

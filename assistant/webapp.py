@@ -420,10 +420,9 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     app = build_app(assistant)
     app.queue(default_concurrency_limit=1)
     if watch:
-        from .watching import report_lines, start_watching
+        from .watching import log_report, start_watching
 
-        start_watching(assistant, lambda report: [logger.info("%s", line)
-                                                  for line in report_lines(report)])
+        start_watching(assistant, log_report)
     app.launch(prevent_thread_lock=not block,
                **launch_options(assistant.settings, host, port))
     return app

@@ -178,8 +178,7 @@ def test_local_model_answers_with_a_valid_citation_and_streams(assistant: Assist
 def test_verification_flags_a_planted_sentence_in_a_local_answer(assistant: Assistant):
     generator = assistant.generator("local")
     answer = assistant.answer(S400, generator="local")
-    sources = [Passage(**c.model_dump(include=set(Passage.model_fields)))
-               for c in answer.citations]
+    sources = list(answer.citations)
     checked = generator.verifier.verify(f"{answer.text} {PLANTED} [1]", sources,
                                         lambda p, claim: (p.start, p.end))
     assert PLANTED in checked.unsupported
