@@ -17,7 +17,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from .answering import ExtractiveAnswerer
 from .embedders import ModelMissingError, TextEmbedder, get_embedder
 from .generation import ExtractiveGenerator, Generator, LlmGenerator
-from .indexer import Indexer, IndexMismatchError, ProgressCallback
+from .indexer import Indexer, IndexMismatchError, ProgressCallback, chunking_signature
 from .lexical import LexicalIndex
 from .llm import GeneratorError, chat_model
 from .reranker import get_reranker
@@ -76,8 +76,10 @@ class Assistant:
 
     @cached_property
     def lexical(self) -> LexicalIndex:
-        lexical = LexicalIndex(self.index_dir)
-        lexical.load()
+        lexical = LexicalIndex(self.index_dir, self.settings.bm25_compact_share)
+        # Readers never write the saved base; only indexing does (Indexer._refresh_lexical).
+        lexical.sync(self.catalog, self.index_version, chunking_signature(self.settings),
+                     save=False)
         return lexical
 
     @cached_property
@@ -133,6 +135,7 @@ class Assistant:
             self.catalog.remove_document(doc_id)
         client = self.vectors.client
         client.delete_collection(self.vectors.collection.name)
+        self.lexical.clear()
         self.__dict__.pop("vectors", None)
         self.__dict__.pop("searcher", None)
         self.__dict__.pop("indexer", None)

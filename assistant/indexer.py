@@ -9,8 +9,8 @@ a crash at any point leaves the catalogue saying "not indexed" and the next run 
 Two records make that hold whatever the corpus does between the crash and the next run:
 the articles a group is writing are noted in the catalogue (``writing``) before Chroma is
 touched, and the next run drops them from Chroma and the catalogue before anything else;
-and the index version is bumped before the first write, so BM25 saved under the older
-version is rebuilt by the next run even when that run finds nothing else to do.
+and the index version is bumped before the first write, so the next run brings BM25 in
+step even when it finds nothing else to do.
 """
 
 from __future__ import annotations
@@ -241,16 +241,17 @@ class Indexer:
         self.catalog.set_meta("version", str(int(version) + 1 if version.isdigit() else 1))
 
     def _refresh_lexical(self) -> str:
-        """Rebuild BM25 when it is not tagged with the catalogue's index version."""
+        """Bring BM25 in step when it is not at the catalogue's index version.
+
+        Only what changed is re-counted (``LexicalIndex.sync``: a delta segment beside the
+        saved base), so adding an article to a large index costs in proportion to it.
+        """
         version = self.catalog.get_meta("version", "0")
         if not version.isdigit():
             self._bump_version()
             version = self.catalog.get_meta("version")
-        if self.lexical.version != version:
-            self.lexical.load()
-        if self.lexical.version != version:
-            ids, tokens = self.catalog.chunk_tokens()
-            self.lexical.rebuild(ids, tokens, version)
+        if self.lexical.version != version or not self.lexical.base_saved:
+            self.lexical.sync(self.catalog, version, chunking_signature(self.settings))
         return version
 
 

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     rerank_depth: int = 10
     rerank_weight: float = 1.0  # 1 = order by the cross-encoder alone; <1 blends in fusion
     sentence_context: int = 1  # preceding sentences the cross-encoder reads with each one
+    # BM25 keeps new chunks in a delta beside its saved base and rebuilds the base when the
+    # changes since reach this share of it (assistant/lexical.py; bench/scale.py measures it).
+    bm25_compact_share: float = Field(0.1, gt=0)
 
     # Extractive answers: cross-encoder logit below which a sentence does not answer.
     answer_min_score: float = -0.5

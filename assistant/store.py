@@ -134,29 +134,42 @@ class Catalog:
 
         return _Tx()
 
-    def chunk_tokens(self) -> tuple[list[str], list[list[str]]]:
-        """Every chunk id with its BM25 tokens, in a stable order (for the lexical index)."""
+    def chunk_ids(self) -> list[str]:
+        """Every chunk id, in a stable order."""
         with self._lock:
-            rows = self._db.execute("SELECT chunk_id, tokens FROM chunks ORDER BY chunk_id")
-            ids, tokens = [], []
-            for chunk_id, joined in rows:
-                ids.append(chunk_id)
-                tokens.append(joined.split(" ") if joined else [])
-        return ids, tokens
+            return [row[0] for row in
+                    self._db.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")]
 
-    def chunk_spans(self, chunk_ids: Iterable[str]) -> dict[str, tuple[str, int, int]]:
-        """chunk_id -> (doc_id, start, end) for the ids given that exist."""
+    def chunk_tokens(self, chunk_ids: Sequence[str] | None = None,
+                     ) -> tuple[list[str], list[list[str]]]:
+        """Chunk ids with their BM25 tokens: all of them in a stable order, or those given
+        (the ones that exist, in the order given)."""
+        if chunk_ids is None:
+            with self._lock:
+                rows = list(self._db.execute(
+                    "SELECT chunk_id, tokens FROM chunks ORDER BY chunk_id"))
+        else:
+            found = dict(self._rows_for("chunk_id, tokens", chunk_ids))
+            rows = [(cid, found[cid]) for cid in chunk_ids if cid in found]
+        return [cid for cid, _ in rows], [joined.split(" ") if joined else []
+                                          for _, joined in rows]
+
+    def _rows_for(self, columns: str, chunk_ids: Iterable[str]) -> list[tuple]:
+        """``columns`` of the chunks with these ids, queried in batches SQLite accepts."""
         ids = list(chunk_ids)
-        out: dict[str, tuple[str, int, int]] = {}
+        rows: list[tuple] = []
         with self._lock:
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
                 marks = ",".join("?" * len(part))
-                query = ("SELECT chunk_id, doc_id, start, end FROM chunks "
-                         f"WHERE chunk_id IN ({marks})")
-                for row in self._db.execute(query, part):
-                    out[row[0]] = (row[1], row[2], row[3])
-        return out
+                rows += self._db.execute(
+                    f"SELECT {columns} FROM chunks WHERE chunk_id IN ({marks})", part)
+        return rows
+
+    def chunk_spans(self, chunk_ids: Iterable[str]) -> dict[str, tuple[str, int, int]]:
+        """chunk_id -> (doc_id, start, end) for the ids given that exist."""
+        return {row[0]: (row[1], row[2], row[3])
+                for row in self._rows_for("chunk_id, doc_id, start, end", chunk_ids)}
 
     def chunk_covering(self, doc_id: str, start: int, end: int) -> tuple[str, int, int] | None:
         """(chunk_id, start, end) of the first chunk of ``doc_id`` that contains the span."""

@@ -27,7 +27,7 @@ from chromadb.api.client import SharedSystemClient
 
 from assistant import Assistant
 from assistant.embedders import get_embedder
-from assistant.indexer import Indexer
+from assistant.indexer import Indexer, chunking_signature
 from assistant.lexical import LexicalIndex
 from assistant.store import Catalog, VectorStore, open_chroma
 
@@ -60,25 +60,26 @@ class IndexContent:
     chunks: dict[str, str]  # chunk_id -> text, from the catalogue
     vector_chunks: dict[str, str]  # chunk_id -> text, from Chroma
     vector_keys: tuple[tuple[str, int], ...]  # (doc_id, index) of every Chroma record
-    bm25_ids: tuple[str, ...]  # chunk ids of the BM25 index saved on disk
+    bm25_ids: tuple[str, ...]  # chunk ids BM25 finds in a new process (saved base + delta)
 
 
 def read_index(assistant: Assistant) -> tuple[IndexContent, dict[str, np.ndarray], bool]:
-    """(content, chunk_id -> vector, whether saved BM25 is tagged with the catalogue version)."""
+    """(content, chunk_id -> vector, whether a new process finds a usable saved BM25 base)."""
     catalog = assistant.catalog
     chunks = {}
     for chunk_id, (doc_id, start, end) in catalog.chunk_spans(catalog.chunk_tokens()[0]).items():
         chunks[chunk_id] = assistant.document(doc_id).text[start:end]
     got = assistant.vectors.collection.get(include=["documents", "metadatas", "embeddings"])
     saved_bm25 = LexicalIndex(assistant.index_dir)
-    saved_bm25.load()
+    saved_bm25.sync(catalog, assistant.index_version, chunking_signature(assistant.settings),
+                    save=False)
     content = IndexContent(
         documents=catalog.hashes(), chunks=chunks,
         vector_chunks=dict(zip(got["ids"], got["documents"], strict=True)),
         vector_keys=tuple(sorted((m["doc_id"], m["index"]) for m in got["metadatas"])),
         bm25_ids=tuple(sorted(saved_bm25.chunk_ids)))
     vectors = dict(zip(got["ids"], np.asarray(got["embeddings"]), strict=True))
-    return content, vectors, saved_bm25.version == assistant.index_version
+    return content, vectors, saved_bm25.base_saved
 
 
 def min_cosine(vectors: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> float:

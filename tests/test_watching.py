@@ -21,8 +21,14 @@ FACT = "The Quillmere Pact was signed on the banks of the Narmada in 2031."
 def watched(built_index, tmp_path: Path) -> Iterator[Assistant]:
     assistant = private_assistant(built_index, tmp_path)
     assistant.seen_texts = []  # every text of slow.txt that an index run stored
-    _, stop = start_watching(assistant, lambda report: assistant.seen_texts.extend(
-        assistant.document(d).text for d in report.added + report.updated if d == "slow.txt"))
+    assistant.reports = []  # every finished index run's report, in order
+
+    def on_report(report) -> None:
+        assistant.seen_texts.extend(
+            assistant.document(d).text for d in report.added + report.updated if d == "slow.txt")
+        assistant.reports.append(report)
+
+    _, stop = start_watching(assistant, on_report)
     time.sleep(0.5)  # let the watcher register before the test writes
     yield assistant
     stop.set()
@@ -42,19 +48,25 @@ def indexed(assistant: Assistant) -> set[str]:
     return {row["doc_id"] for row in assistant.documents()}
 
 
+def reported(assistant: Assistant, doc_id: str, change: str) -> bool:
+    """True once a finished index run (catalogue, Chroma and BM25) reported the change."""
+    return any(doc_id in getattr(report, change) for report in assistant.reports)
+
+
 def test_added_changed_and_deleted_articles_reach_the_index(watched: Assistant):
     article = watched.corpus_dir / "dropped.txt"
     article.write_text(f"Dropped note\n{FACT}\n")
-    wait_for(lambda: "dropped.txt" in indexed(watched))
+    wait_for(lambda: reported(watched, "dropped.txt", "added"))
+    assert "dropped.txt" in indexed(watched)
     assert "Quillmere" in watched.answer("When was the Quillmere Pact signed?").text
 
-    version = watched.index_version
     article.write_text("Dropped note\nThe Quillmere Pact was cancelled in 2032.\n")
-    wait_for(lambda: watched.index_version != version)
+    wait_for(lambda: reported(watched, "dropped.txt", "updated"))
     assert "cancelled" in watched.document("dropped.txt").text
 
     article.unlink()
-    wait_for(lambda: "dropped.txt" not in indexed(watched))
+    wait_for(lambda: reported(watched, "dropped.txt", "removed"))
+    assert "dropped.txt" not in indexed(watched)
     assert not any(p.doc_id == "dropped.txt" for p in watched.retrieve("Quillmere Pact"))
 
 
