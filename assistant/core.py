@@ -167,6 +167,10 @@ class Assistant:
         if self.catalog.is_empty():
             raise UserError("the index is empty: run `assistant index` first")
         self.indexer.check_embedder()
+        version = self.index_version
+        if self.lexical.version != version:  # another process re-indexed: follow it
+            self.lexical.sync(self.catalog, version, chunking_signature(self.settings),
+                              save=False)
 
     def _clean_question(self, question: str) -> str:
         cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in question).split())

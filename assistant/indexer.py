@@ -10,7 +10,8 @@ Two records make that hold whatever the corpus does between the crash and the ne
 the articles a group is writing are noted in the catalogue (``writing``) before Chroma is
 touched, and the next run drops them from Chroma and the catalogue before anything else;
 and the index version is bumped before the first write, so the next run brings BM25 in
-step even when it finds nothing else to do.
+step even when it finds nothing else to do. It is bumped again after the last write, so a
+reader that brought its BM25 in step with a half-written catalogue does so once more.
 """
 
 from __future__ import annotations
@@ -171,6 +172,8 @@ class Indexer:
         report.embedded_chunks = self._write(changed, show_progress, on_progress)
         self.catalog.set_meta("embedder", self.embedder.name)
         self.catalog.set_meta("chunking", chunking_signature(self.settings))
+        if report.changed:
+            self._bump_version()  # again: a reader that synced BM25 mid-run syncs once more
         report.index_version = self._refresh_lexical()
         report.chunks = self.catalog.counts()[1]
         report.seconds = round(time.perf_counter() - started, 3)

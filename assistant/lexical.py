@@ -184,6 +184,9 @@ class LexicalIndex:
         """
         with self._sync_lock:
             current = self._segments
+            if current.version == version and current.signature == signature and (
+                    self._base_on_disk or not save):
+                return  # another thread brought it in step meanwhile
             if not current.signature:
                 loaded = self._load()
                 current, self._base_on_disk = (loaded, True) if loaded else (current, False)

@@ -49,6 +49,12 @@ class Candidate:
     rerank: float | None = None
 
     @property
+    def version(self) -> str:
+        """The article version the chunk was cut from (the middle part of its id)."""
+        parts = self.chunk_id.rsplit("::", 2)
+        return parts[1] if len(parts) == 3 else ""
+
+    @property
     def score(self) -> float:
         return self.fused if self.rerank is None else self.rerank
 
@@ -105,6 +111,10 @@ def _is_duplicate(cand: Candidate, kept: list[Candidate], words: dict[str, set[s
     return False
 
 
+class _Switched(Exception):
+    """The article changed between reading its content hash and its text."""
+
+
 class HybridSearcher:
     """Finds the passages that answer a question, best first."""
 
@@ -118,23 +128,34 @@ class HybridSearcher:
         self.embedder = embedder
         self.reranker = reranker
         self._document = lru_cache(maxsize=256)(self._load_document)
-        self._sentences = lru_cache(maxsize=256)(self._doc_sentences)
+        # Split as chunking does, so every chunk boundary is also a sentence boundary.
+        self._sentences = lru_cache(maxsize=256)(
+            lambda text: split_sentences(text, max_chars=settings.chunk_chars))
 
-    def _load_document(self, doc_id: str, version: str) -> Document | None:
-        return self.catalog.document(doc_id)
+    def _load_document(self, doc_id: str, content_hash: str) -> Document:
+        doc = self.catalog.document(doc_id)
+        if doc is None or doc.content_hash != content_hash:
+            raise _Switched  # re-indexed meanwhile: never cache one version under another's key
+        return doc
 
     def document(self, doc_id: str) -> Document | None:
-        """The article as indexed now (cached per article version, so a re-index running
-        beside a search never pairs new spans with old text)."""
-        return self._document(doc_id, self.catalog.content_hash(doc_id))
+        """The article as indexed now (cached per article version)."""
+        try:
+            return self._document(doc_id, self.catalog.content_hash(doc_id))
+        except _Switched:
+            return None
 
     def search(self, query: str, k: int, rerank_depth: int | None = None,
-               mode: SearchMode = "hybrid") -> RetrievalResult:
+               mode: SearchMode = "hybrid", *, _retried: bool = False) -> RetrievalResult:
         """The top ``k`` passages for ``query``; ``rerank_depth`` candidates are reranked."""
         depth = self.settings.rerank_depth if rerank_depth is None else rerank_depth
         candidates = self._fused_candidates(query, mode, max(k, depth))
-        texts = {c.chunk_id: self._text(c) for c in candidates}
-        sentences = self._rerank(query, candidates[:depth]) if depth > 0 else []
+        docs, stale = self._pin_versions(candidates)
+        if stale and not _retried:  # an article switched mid-search: read it again, anew
+            return self.search(query, k, rerank_depth, mode, _retried=True)
+        candidates = [c for c in candidates if c.doc_id in docs]
+        texts = {c.chunk_id: docs[c.doc_id].text[c.start:c.end] for c in candidates}
+        sentences = self._rerank(query, candidates[:depth], docs) if depth > 0 else []
         if depth > 0:
             head = sorted(candidates[:depth], key=self._blend(candidates), reverse=True)
             candidates = head + candidates[depth:]
@@ -145,7 +166,28 @@ class HybridSearcher:
                 kept.append(cand)
             if len(kept) == k:
                 break
-        return RetrievalResult([self._passage(c, texts[c.chunk_id]) for c in kept], sentences)
+        return RetrievalResult([self._passage(c, texts[c.chunk_id], docs[c.doc_id])
+                                for c in kept], sentences)
+
+    def _pin_versions(self, candidates: list[Candidate]) -> tuple[dict[str, Document], bool]:
+        """Each candidate article as indexed now, read once for the whole search, and whether
+        a candidate was cut from another version of it.
+
+        A re-index beside this search may switch an article after its chunk spans were read;
+        those spans would point into text they were not cut from. Every text of the search
+        is read from these documents, so a result holds one version of each article.
+        """
+        docs: dict[str, Document] = {}
+        stale = False
+        for cand in candidates:
+            if cand.doc_id not in docs:
+                doc = self.document(cand.doc_id)
+                if doc is None:
+                    stale = True
+                    continue
+                docs[cand.doc_id] = doc
+            stale = stale or not docs[cand.doc_id].content_hash.startswith(cand.version)
+        return docs, stale
 
     def _blend(self, candidates: list[Candidate]) -> Callable[[Candidate], float]:
         """The sort key of reranked candidates: the cross-encoder's probability, blended
@@ -169,15 +211,8 @@ class HybridSearcher:
                       for cid, score in fused.items() if cid in spans]
         return sorted(candidates, key=lambda c: c.fused, reverse=True)
 
-    def _text(self, cand: Candidate) -> str:
-        return self._text_of(cand.doc_id)[cand.start:cand.end]
-
-    def _doc_sentences(self, doc_id: str, version: str) -> list:
-        doc = self.document(doc_id)
-        # Split as chunking does, so every chunk boundary is also a sentence boundary.
-        return split_sentences(doc.text, max_chars=self.settings.chunk_chars) if doc else []
-
-    def _rerank(self, query: str, candidates: list[Candidate]) -> list[ScoredSentence]:
+    def _rerank(self, query: str, candidates: list[Candidate],
+                docs: dict[str, Document]) -> list[ScoredSentence]:
         """Score each distinct sentence of the candidates; a passage scores as its best one.
 
         Each sentence is read after the ``sentence_context`` sentences before it (a heading,
@@ -189,8 +224,8 @@ class HybridSearcher:
         inputs: dict[tuple[str, int, int], str] = {}
         owners: dict[str, list[tuple[str, int, int]]] = {}
         for cand in candidates:
-            doc_text = self._text_of(cand.doc_id)
-            sentences = self._sentences(cand.doc_id, self.catalog.content_hash(cand.doc_id))
+            doc_text = docs[cand.doc_id].text
+            sentences = self._sentences(doc_text)
             first = bisect.bisect_left(sentences, cand.start, key=lambda x: x.start)
             keys = []
             for i in range(first, len(sentences)):
@@ -219,26 +254,22 @@ class HybridSearcher:
         rescored = [replace(s, score=float(x)) for s, x in zip(sentences, scores, strict=True)]
         return sorted(rescored, key=lambda x: x.score, reverse=True)
 
-    def _text_of(self, doc_id: str) -> str:
-        doc = self.document(doc_id)
-        return doc.text if doc else ""
-
     def passage_covering(self, doc_id: str, start: int, end: int) -> Passage | None:
         """The indexed passage of ``doc_id`` that contains ``[start, end)``, if any."""
         row = self.catalog.chunk_covering(doc_id, start, end)
-        if row is None:
+        doc = self.document(doc_id)
+        if row is None or doc is None or not doc.content_hash.startswith(
+                Candidate(row[0], doc_id, row[1], row[2]).version):
             return None
         cand = Candidate(row[0], doc_id, row[1], row[2], fused=1.0)
-        return self._passage(cand, self._text(cand))
+        return self._passage(cand, doc.text[cand.start:cand.end], doc)
 
-    def _passage(self, cand: Candidate, text: str) -> Passage:
-        doc = self.document(cand.doc_id)
+    def _passage(self, cand: Candidate, text: str, doc: Document) -> Passage:
         score = sigmoid(cand.rerank) if cand.rerank is not None else cand.fused
         return Passage(
             doc_id=cand.doc_id, text=text, start=cand.start, end=cand.end,
-            score=round(score, 6), chunk_id=cand.chunk_id,
-            title=doc.title if doc else "", author=doc.author if doc else "",
-            date=doc.date if doc else "", source=doc.source if doc else "")
+            score=round(score, 6), chunk_id=cand.chunk_id, title=doc.title,
+            author=doc.author, date=doc.date, source=doc.source)
 
 
 class PassageRetriever(BaseRetriever):
