@@ -251,19 +251,42 @@ class WebApp:
 
     def upload(self, files: list[str] | None, progress: gr.Progress = PROGRESS) -> tuple:
         """Save uploaded files into the corpus folder and index them; report what happened."""
-        rejected, saved = [], 0
+        rejected: list[str] = []
+        replaced: dict[Path, bytes | None] = {}  # saved file -> what it held before, if anything
         for path in files or []:
             try:
-                save_upload(Path(path), Path(path).name, self.assistant.corpus_dir,
-                            self.settings.max_file_mb)
-                saved += 1
+                target = self.assistant.corpus_dir.resolve() / safe_upload_name(Path(path).name)
+                previous = target.read_bytes() if target.is_file() else None
+                saved = save_upload(Path(path), Path(path).name, self.assistant.corpus_dir,
+                                    self.settings.max_file_mb)
             except UploadRejected as exc:
                 rejected.append(str(exc))
-        if not saved:
+                continue
+            replaced.setdefault(saved, previous)
+        if not replaced:
             html = render.render_rejections(rejected or ["No file was chosen."])
             return (html, *self.library_view(), None)
         report = self._reindex(progress)
+        if self._undo_skipped(report, replaced):
+            self._reindex(progress)  # brings back the articles a bad upload had replaced
         return (render.render_report(report, rejected), *self.library_view(), None)
+
+    def _undo_skipped(self, report: IndexReport, replaced: dict[Path, bytes | None]) -> bool:
+        """Take out the uploads the index skipped (empty, unreadable, a copy of another
+        article): a new file is deleted, a replaced one gets its old content back, so a bad
+        upload neither lingers in the folder nor costs an article. True if one was restored."""
+        root = self.assistant.corpus_dir.resolve()
+        skipped = {root / item.doc_id for item in report.skipped}
+        restored = False
+        for saved, previous in replaced.items():
+            if saved not in skipped:
+                continue
+            if previous is None:
+                saved.unlink(missing_ok=True)
+            else:
+                saved.write_bytes(previous)
+                restored = True
+        return restored
 
     def remove(self, doc_id: str | None, progress: gr.Progress = PROGRESS) -> tuple:
         """Delete an article's file from the corpus folder and drop it from the index."""

@@ -16,6 +16,7 @@ from assistant import Answer, Assistant, Citation, Document
 from assistant import ui_render as render
 from assistant.webapp import (
     UploadRejected,
+    WebApp,
     article_path,
     parse_auth,
     safe_upload_name,
@@ -177,6 +178,31 @@ def test_upload_over_the_size_limit_is_rejected(tmp_path):
     with pytest.raises(UploadRejected, match=r"limit is 0\.001 MB"):
         save_upload(source, "big.txt", corpus, max_mb=0.001)
     assert list(corpus.iterdir()) == []
+
+
+def no_progress(*args, **kwargs) -> None:
+    """Stands in for Gradio's progress tracker when the handler is called directly."""
+
+
+def test_a_skipped_upload_leaves_no_file_and_costs_no_article(built_index, tmp_path):
+    """An empty new file is taken out again; an empty file uploaded under an article's name
+    gives that article back its content, still indexed."""
+    assistant = private_assistant(built_index, tmp_path / "app")
+    app = WebApp(assistant)
+    name = "india-s400-talks-snub-to-us.txt"
+    original = (assistant.corpus_dir / name).read_bytes()
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    for upload in (uploads / "empty notes.txt", uploads / name):
+        upload.write_bytes(b"")
+    html = app.upload([str(uploads / "empty notes.txt"), str(uploads / name)],
+                      progress=no_progress)[0]
+    assert "empty notes.txt" in html and name in html  # both reported as skipped
+    assert not (assistant.corpus_dir / "empty notes.txt").exists()
+    assert (assistant.corpus_dir / name).read_bytes() == original
+    assert name in {row["doc_id"] for row in assistant.documents()}
+    assert name in {p.doc_id for p in assistant.retrieve("S-400 talks with Russia", k=5)}
+    assert not assistant.index().changed  # the folder and the index agree
 
 
 @pytest.mark.parametrize("doc_id", ["../outside.txt", "/etc/passwd", "."])
