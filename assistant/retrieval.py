@@ -153,7 +153,8 @@ class HybridSearcher:
         docs, stale = self._pin_versions(candidates)
         if stale and not _retried:  # an article switched mid-search: read it again, anew
             return self.search(query, k, rerank_depth, mode, _retried=True)
-        candidates = [c for c in candidates if c.doc_id in docs]
+        candidates = [c for c in candidates
+                      if c.doc_id in docs and docs[c.doc_id].content_hash.startswith(c.version)]
         texts = {c.chunk_id: docs[c.doc_id].text[c.start:c.end] for c in candidates}
         sentences = self._rerank(query, candidates[:depth], docs) if depth > 0 else []
         if depth > 0:

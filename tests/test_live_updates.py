@@ -102,3 +102,19 @@ def test_a_reader_process_follows_a_writer_process(corpus_copy: Path, tmp_path: 
     top = reader.retrieve("Zorblat ledger version TWO audit", 3, rerank_depth=0, mode="lexical")
     assert top and top[0].doc_id == "ledger.txt" and "TWO" in top[0].text
     assert reader.lexical.version == writer.index_version
+
+
+def test_an_answer_records_the_index_version_it_came_from(corpus_copy: Path, tmp_path: Path):
+    article = corpus_copy / "ledger.txt"
+    article.write_text(ledger("ONE", "First issue."))
+    assistant = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    first = assistant.index()
+    question = "How many units does line 7 of the Zorblat ledger give for the canal works?"
+    before = assistant.answer(question)
+    assert before.index_version == first.index_version != ""
+    assert before.to_dict()["index_version"] == first.index_version
+    article.write_text(ledger("TWO", "Second issue."))
+    second = assistant.index()
+    after = assistant.answer(question)
+    assert after.index_version == second.index_version != before.index_version
+    assert "TWO" in after.text and "ONE" in before.text
