@@ -51,7 +51,10 @@ class Settings(BaseSettings):
     lexical_candidates: int = 30
     rrf_k: int = 60
     rerank_depth: int = 10
-    rerank_weight: float = 1.0  # 1 = order by the cross-encoder alone; <1 blends in fusion
+    # The reranked head is ordered by RRF of the dense, BM25 and cross-encoder lists, the
+    # last weighted this much: 4 beat the cross-encoder alone on both SciFact and the
+    # corpus (bench/rerank_blend.py, docs/benchmarks.md "Rerank ordering").
+    rerank_list_weight: float = Field(4.0, ge=0)
     sentence_context: int = 1  # preceding sentences the cross-encoder reads with each one
     # BM25 keeps new chunks in a delta beside its saved base and rebuilds the base when the
     # changes since reach this share of it (assistant/lexical.py; bench/scale.py measures it).
