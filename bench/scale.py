@@ -613,6 +613,14 @@ def plot_curve(report: dict, path: Path) -> None:
         for r in served:
             left.plot(r["query"]["passages"], r["query"][key]["p50_ms"], style[0], mfc="none",
                       color=left.lines[-1].get_color(), ms=10)
+    for r in rows:  # what the machine was doing decides these timings more than the size
+        load = r["query"]["load_avg_before"][0]
+        left.annotate(f"load {load:.0f}", (r["query"]["passages"], r["query"]["answer"]["p50_ms"]),
+                      textcoords="offset points", xytext=(4, -12), fontsize=7, color="grey")
+    for rerun in report.get("reruns", []):
+        left.plot(rerun["passages"], rerun["answer"]["p50_ms"], "*", color="tab:blue", ms=12,
+                  label=f"answer() p50, re-run beside the largest (load "
+                        f"{rerun['load_avg_before'][0]:.0f})")
     left.set_yscale("log")
     left.set_ylabel("p50 latency, ms (log scale)")
     twin = left.twinx()
@@ -655,8 +663,12 @@ def plot_curve(report: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(workdir: Path, out: Path, plot: Path) -> None:
+def write_report(workdir: Path, out: Path, plot: Path, reruns: Sequence[Path] = ()) -> None:
+    """Merge the phases of ``workdir`` (and query re-runs made in other workdirs, e.g. the
+    smallest size again on a quiet machine beside the largest) into the JSON, table and plot."""
     report = collect(workdir)
+    report["reruns"] = [json.loads(path.read_text()) for rerun in reruns
+                        for path in sorted(results_dir(rerun).glob("query-*.json"))]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(markdown_table(report))
@@ -695,13 +707,15 @@ def main(argv: list[str] | None = None) -> None:
     query = sub.add_parser("query", parents=[common, timing, phase], help="time queries")
     query.add_argument("--index-dir", type=Path, default=None)
     query.add_argument("--chroma-url", default=None)
-    sub.add_parser("report", parents=[common, output], help="merge, tabulate, plot")
+    report = sub.add_parser("report", parents=[common, output], help="merge, tabulate, plot")
+    report.add_argument("--rerun", type=Path, nargs="*", default=[], metavar="WORKDIR",
+                        help="workdirs whose query phases are shown beside (a quiet re-run)")
     args = parser.parse_args(argv)
 
     if args.command == "all":
         run_all(args)
     elif args.command == "report":
-        write_report(args.workdir, args.out, args.plot)
+        write_report(args.workdir, args.out, args.plot, args.rerun)
     else:
         result = (run_stage(args.size, args.workdir) if args.command == "stage" else
                   run_query(args.size, args.workdir, args.questions, args.repeats,
