@@ -275,11 +275,12 @@ class LexicalIndex:
 
 
 def merged_stats(base: CorpusStats, tokens: list[list[str]]) -> CorpusStats:
-    """Statistics of the base and the delta's chunks taken together."""
-    df = dict(base.document_frequency)
+    """Statistics of the base and the delta's chunks taken together (document frequencies
+    only for the delta's own tokens: the only ones its scores look up)."""
+    df: dict[str, int] = {}
     for doc in tokens:
         for token in set(doc):
-            df[token] = df.get(token, 0) + 1
+            df[token] = df.get(token, base.document_frequency.get(token, 0)) + 1
     documents = base.documents + len(tokens)
     total = base.average_length * base.documents + sum(len(doc) for doc in tokens)
     return CorpusStats(documents, total / documents if documents else 0.0, df)

@@ -11,7 +11,6 @@ chunks of one article, copies of a paragraph) are suppressed so the top-k say k 
 from __future__ import annotations
 
 import bisect
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,7 +26,7 @@ from .chunking import split_sentences
 from .embedders import TextEmbedder
 from .lexical import LexicalIndex
 from .reranker import CrossEncoderReranker
-from .schema import Document, Passage
+from .schema import Document, Passage, version_of_chunk
 from .settings import Settings
 from .store import Catalog, VectorStore
 
@@ -50,11 +49,9 @@ class Candidate:
     sentence_scores: list[float] = field(default_factory=list)  # all of them, best first
     rank_score: float | None = None  # its sort key once reranked (HybridSearcher._blend)
 
-    @property
-    def version(self) -> str:
-        """The article version the chunk was cut from (the middle part of its id)."""
-        parts = self.chunk_id.rsplit("::", 2)
-        return parts[1] if len(parts) == 3 else ""
+    def cut_from(self, doc: Document) -> bool:
+        """True when this chunk was cut from ``doc``'s version of the article."""
+        return doc.content_hash.startswith(version_of_chunk(self.chunk_id))
 
     @property
     def score(self) -> float:
@@ -88,11 +85,6 @@ def reciprocal_rank_fusion(ranked_lists: list[list[str]], k: int) -> dict[str, f
         for rank, item in enumerate(ranked, start=1):
             fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
     return fused
-
-
-def sigmoid(x: float) -> float:
-    """Logit to probability, safe for the -1e9 of a passage with no scorable sentence."""
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 
 def _words(text: str) -> set[str]:
@@ -155,8 +147,7 @@ class HybridSearcher:
         docs, stale = self._pin_versions(candidates)
         if stale and not _retried:  # an article switched mid-search: read it again, anew
             return self.search(query, k, rerank_depth, mode, _retried=True)
-        candidates = [c for c in candidates
-                      if c.doc_id in docs and docs[c.doc_id].content_hash.startswith(c.version)]
+        candidates = [c for c in candidates if c.doc_id in docs and c.cut_from(docs[c.doc_id])]
         texts = {c.chunk_id: docs[c.doc_id].text[c.start:c.end] for c in candidates}
         sentences = self._rerank(query, candidates[:depth], docs) if depth > 0 else []
         if depth > 0:
@@ -192,7 +183,7 @@ class HybridSearcher:
                     stale = True
                     continue
                 docs[cand.doc_id] = doc
-            stale = stale or not docs[cand.doc_id].content_hash.startswith(cand.version)
+            stale = stale or not cand.cut_from(docs[cand.doc_id])
         return docs, stale
 
     def _blend(self, candidates: list[Candidate]) -> Callable[[Candidate], float]:
@@ -276,10 +267,11 @@ class HybridSearcher:
         """The indexed passage of ``doc_id`` that contains ``[start, end)``, if any."""
         row = self.catalog.chunk_covering(doc_id, start, end)
         doc = self.document(doc_id)
-        if row is None or doc is None or not doc.content_hash.startswith(
-                Candidate(row[0], doc_id, row[1], row[2]).version):
+        if row is None or doc is None:
             return None
         cand = Candidate(row[0], doc_id, row[1], row[2], fused=1.0)
+        if not cand.cut_from(doc):
+            return None
         return self._passage(cand, doc.text[cand.start:cand.end], doc)
 
     def _passage(self, cand: Candidate, text: str, doc: Document) -> Passage:

@@ -28,6 +28,12 @@ class Document(ArticleMeta):
     content_hash: str = ""
 
 
+def version_of_chunk(chunk_id: str) -> str:
+    """The article version a chunk id names (``Chunk.chunk_id``), '' for unversioned ids."""
+    parts = chunk_id.rsplit("::", 2)
+    return parts[1] if len(parts) == 3 else ""
+
+
 class Chunk(BaseModel):
     """A sentence-aligned slice of a document, the unit that is embedded and searched.
 
@@ -47,6 +53,7 @@ class Chunk(BaseModel):
 
     @property
     def chunk_id(self) -> str:
+        """``doc_id::version::index`` (see ``version_of_chunk``)."""
         if self.version:
             return f"{self.doc_id}::{self.version}::{self.index}"
         return f"{self.doc_id}::{self.index}"

@@ -50,7 +50,7 @@ from scifact import (
 
 from assistant import Assistant
 from assistant.evaluation import load_qa, retrieval_scores
-from assistant.retrieval import Candidate, sigmoid
+from assistant.retrieval import Candidate
 from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +95,11 @@ class Ordering:
         return lambda c: (w * (pools[c.chunk_id] - lo_p) / ((hi_p - lo_p) or 1)
                           + (1 - w) * (c.fused - lo_f) / ((hi_f - lo_f) or 1))
 
+
+
+def sigmoid(x: float) -> float:
+    """Logit to probability, safe for the -1e9 of a passage with no scorable sentence."""
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 def orderings() -> list[Ordering]:
     """The grid; its first row (score w=1, max) is the default before this session."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from assistant import Assistant
 from assistant.reranker import get_reranker
 from assistant.retrieval import HybridSearcher, RetrievalResult
+from assistant.schema import version_of_chunk
 from assistant.store import Catalog
 
 QUERY = "What does the Zorblat ledger say about the budget?"
@@ -44,9 +45,9 @@ def assert_one_version(result: RetrievalResult, texts_by_version: dict[str, str]
     """Every span of the ledger is read from the text of the version its chunk was cut from."""
     for passage in result.passages:
         if passage.doc_id == "ledger.txt":
-            version = passage.chunk_id.split("::")[1]
+            version = version_of_chunk(passage.chunk_id)
             assert passage.text == texts_by_version[version][passage.start:passage.end]
-    versions = {passage.chunk_id.split("::")[1] for passage in result.passages
+    versions = {version_of_chunk(passage.chunk_id) for passage in result.passages
                 if passage.doc_id == "ledger.txt"}
     assert len(versions) <= 1
     for sentence in result.sentences:
