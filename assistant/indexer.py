@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .aliases import aliases_of
 from .chunking import chunk_document
 from .embedders import TextEmbedder
 from .ingest import CorpusFile, IngestError, file_hash, iter_corpus_files, parse_article
@@ -102,12 +103,13 @@ def _unreadable_reason(item: CorpusFile, root: Path, max_bytes: int) -> str:
 
 
 def chunking_signature(settings: Settings) -> str:
-    """What decides chunk boundaries and ids; an index built with another one is re-chunked.
+    """What decides chunk boundaries, ids and the text models read; an index built with
+    another one is re-chunked and re-embedded.
 
     ``ids`` is the chunk-id format (2: the article version is part of the id).
     """
     return json.dumps({"chars": settings.chunk_chars, "overlap": settings.chunk_overlap_sentences,
-                       "ids": 2})
+                       "ids": 2, "aliases": settings.aliases}, sort_keys=True)
 
 
 def chunk_version(doc: Document) -> str:
@@ -132,6 +134,7 @@ class Indexer:
         self.vectors = vectors
         self.lexical = lexical
         self.embedder = embedder
+        self.aliases = aliases_of(settings.aliases)
 
     def check_embedder(self) -> None:
         """Refuse to mix embedders in one index (their vectors are not comparable)."""
@@ -190,7 +193,8 @@ class Indexer:
         with tqdm(total=total, desc="Embedding passages", unit="passage",
                   disable=not show_progress or total == 0, leave=False) as bar:
             for group in _groups(pending, self.settings.index_group_chunks):
-                texts = [embedding_text(doc, c) for doc, chunks in group for c in chunks]
+                texts = [self.aliases(embedding_text(doc, c))
+                         for doc, chunks in group for c in chunks]
                 self._store(group, self.embedder.encode(texts))
                 done += len(texts)
                 bar.update(len(texts))
@@ -213,7 +217,7 @@ class Indexer:
         previous = self.vectors.ids_of_documents(doc_ids)
         if chunks:
             self.vectors.add(chunks, vectors)
-        tokens = iter(" ".join(t) for t in tokenize([c.text for c in chunks]))
+        tokens = iter(" ".join(t) for t in tokenize([self.aliases(c.text) for c in chunks]))
         now = time.time()
         for doc, doc_chunks in group:
             self.catalog.replace_document(doc, doc_chunks, [next(tokens) for _ in doc_chunks],

@@ -22,6 +22,7 @@ from langchain_core.documents import Document as LcDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from .aliases import aliases_of
 from .chunking import split_sentences
 from .embedders import TextEmbedder
 from .lexical import LexicalIndex
@@ -121,6 +122,7 @@ class HybridSearcher:
         self.lexical = lexical
         self.embedder = embedder
         self.reranker = reranker
+        self.aliases = aliases_of(settings.aliases)  # models read one name for each thing
         self._document = lru_cache(maxsize=256)(self._load_document)
         # Split as chunking does, so every chunk boundary is also a sentence boundary.
         self._sentences = lru_cache(maxsize=256)(
@@ -205,6 +207,7 @@ class HybridSearcher:
 
     def _fused_candidates(self, query: str, mode: SearchMode, need: int) -> list[Candidate]:
         ranked: list[list[str]] = []
+        query = self.aliases(query)
         if mode in ("hybrid", "dense"):
             vector = self.embedder.encode([query], query=True)[0]
             n = max(need, self.settings.dense_candidates)
@@ -244,10 +247,11 @@ class HybridSearcher:
                 if key not in texts:
                     texts[key] = doc_text[sent.start:sent.end]
                     before = sentences[max(0, i - context):i]
-                    inputs[key] = " ".join([doc_text[b.start:b.end] for b in before] + [texts[key]])
+                    inputs[key] = self.aliases(" ".join(
+                        [doc_text[b.start:b.end] for b in before] + [texts[key]]))
             owners[cand.chunk_id] = keys
         keys = list(texts)
-        scores = self.reranker().score(query, [inputs[key] for key in keys])
+        scores = self.reranker().score(self.aliases(query), [inputs[key] for key in keys])
         by_key = dict(zip(keys, (float(x) for x in scores), strict=True))
         for cand in candidates:
             cand.sentence_scores = sorted((by_key[key] for key in owners[cand.chunk_id]),
@@ -259,7 +263,8 @@ class HybridSearcher:
 
     def rescore(self, question: str, sentences: list[ScoredSentence]) -> list[ScoredSentence]:
         """The same sentences scored against another question (a part of a compound one)."""
-        scores = self.reranker().score(question, [s.context or s.text for s in sentences])
+        scores = self.reranker().score(self.aliases(question),
+                                       [s.context or self.aliases(s.text) for s in sentences])
         rescored = [replace(s, score=float(x)) for s, x in zip(sentences, scores, strict=True)]
         return sorted(rescored, key=lambda x: x.score, reverse=True)
 

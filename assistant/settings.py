@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Chunking (characters): chosen by bench/chunking.py, see docs/benchmarks.md.
     chunk_chars: int = 600
     chunk_overlap_sentences: int = 1
+    # Other names of one thing, read by every model as the canonical name (assistant/aliases.py).
+    aliases: dict[str, list[str]] = Field(
+        default_factory=lambda: {"India": ["Bharat"], "Indian": ["Bharatiya"]})
     # Chunks embedded per call; each finished group is written before the next is embedded.
     index_group_chunks: int = Field(512, gt=0)
 

@@ -25,13 +25,14 @@ def test_reciprocal_rank_fusion_rewards_agreement():
 
 
 # q036 left this list when the head became RRF with the cross-encoder: it now reaches rank 2
-# (fusion alone: 5); the corpus MRR rose 0.887 -> 0.892 (docs/benchmarks.md).
-@pytest.mark.parametrize("qid", ["q006", "q031", "q042", "q066"])
+# (fusion alone: 5); the corpus MRR rose 0.887 -> 0.892 (docs/benchmarks.md). q066 left it
+# when the models began reading "Bharat" as "India": fusion alone now ranks it first.
+@pytest.mark.parametrize("qid", ["q006", "q027", "q031", "q042"])
 def test_reranking_lifts_the_right_passage_to_the_top(assistant: Assistant, qid: str):
     item = next(i for i in load_qa() if i.id == qid)
     fused_only = assistant.retrieve(item.question, k=5, rerank_depth=0)
     reranked = assistant.retrieve(item.question, k=5, rerank_depth=10)
-    assert first_right_rank(fused_only, item.answers) > 1
+    assert (first_right_rank(fused_only, item.answers) or len(fused_only) + 1) > 1
     assert first_right_rank(reranked, item.answers) == 1
 
 
