@@ -1,6 +1,6 @@
 """Other names of one thing, read by the models as one name.
 
-The articles call India "Bharat" as often as "India", and readers ask about "India". The
+One of the articles calls India "Bharat" throughout, and readers ask about "India". The
 embedder, BM25 and the cross-encoder would each treat the two as unrelated words, so the
 passages that say "Bharat" went unfound (docs/benchmarks.md "Aliases"). Every text a model
 reads, passages at indexing and questions at search, is rewritten with one canonical name
