@@ -6,6 +6,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.evaluation import first_right_rank, load_qa
+from assistant.lexical import best_matches_first
 from assistant.retrieval import reciprocal_rank_fusion
 
 
@@ -42,3 +43,50 @@ def test_langchain_retriever_returns_documents_with_spans(assistant: Assistant):
     meta = docs[0].metadata
     text = assistant.document(meta["doc_id"]).text
     assert text[meta["start"]:meta["end"]] == docs[0].page_content
+
+
+class CountingReranker:
+    """The real cross-encoder, counting the sentences it is asked to read."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.read: list[int] = []
+
+    def score(self, question, texts):
+        self.read.append(len(texts))
+        return self.inner.score(question, texts)
+
+
+def test_the_sentence_shortlist_reads_fewer_sentences_and_answers_alike(
+        built_index, assistant: Assistant):
+    """A budget of 12 sentences reads fewer than all, still scores every reranked passage,
+    and leads with the same cited sentence as reading all of them (later sentences may
+    differ: the INT8 model's logits move a little with what is batched beside them)."""
+    corpus, index = built_index
+    question = "Which joint military exercise helps Indian and American forces work together?"
+    counted = {}
+    for budget in (0, 12):
+        settings = assistant.settings.model_copy(update={"rerank_sentences": budget})
+        reader = Assistant(corpus_dir=corpus, index_dir=index, settings=settings)
+        counter = CountingReranker(reader.searcher.reranker())
+        reader.searcher.reranker = lambda counter=counter: counter
+        counted[budget] = (reader.answer(question), counter.read, reader)
+    (all_answer, all_read, _), (short_answer, short_read, short) = counted[0], counted[12]
+    assert short_read[0] <= 12 < all_read[0]
+    first = short_answer.citations[0]  # the sentence a reader takes the answer from
+    assert (first.doc_id, first.start, first.end) == (
+        all_answer.citations[0].doc_id, all_answer.citations[0].start, all_answer.citations[0].end)
+    assert "Malabar" in short_answer.text.split(" [1]")[0]
+    result = short.searcher.search(question, k=5)
+    assert len(result.sentences) <= 12
+    for passage in result.passages:  # each reranked passage had a sentence read
+        assert any(s.doc_id == passage.doc_id and passage.start <= s.start < passage.end
+                   for s in result.sentences)
+
+
+def test_best_matches_first_puts_the_sentence_with_the_rare_asked_word_first():
+    texts = ["India and Russia met again.", "India and Russia spoke of Malabar drills.",
+             "Russia and India agreed."]
+    assert best_matches_first("What are the Malabar exercises?", texts)[0] == 1
+    assert best_matches_first("Nothing here matches", texts) == [0, 1, 2]
+    assert best_matches_first("the of and", ["", "and the"]) == [0, 1]
