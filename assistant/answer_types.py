@@ -1,6 +1,7 @@
 """Expected answer types: a question that asks "how many", "how much", "when", "what
 percentage" or "who" is only answered by a sentence that holds a number, an amount, a
-date, a percentage or a name.
+date, a percentage or a name; one that asks who holds a title ("Who is India's External
+Affairs Minister?") only by a sentence giving that title with a name after it.
 
 The cross-encoder scores topical relevance: for "How much did India pay for the S-400?"
 every sentence about the S-400 deal scores high, although none gives a price. Checking
@@ -30,8 +31,29 @@ _CAPITALISED = re.compile(r"\b[A-Z][a-zA-Z’'\-]+")
 _TOKEN = re.compile(r"[\w’'\-]+")
 STEM_CHARS = 5  # "Russia" and "Russian" name the same thing
 
+# Titles a person holds: "Who is India's External Affairs Minister?" asks for the person
+# holding one, by name.
+_TITLE = (r"minister|chief|president|premier|ambassador|secretary|commander|spokes(?:person|"
+          r"man|woman)|advis[eo]r|chair(?:man|woman|person)?|director|governor|envoy|admiral|"
+          r"marshal|general|ceo|head of state")
+_ROLE_QUESTION = re.compile(
+    rf"^\s*who\s+(?:is|was|are|were)\b.*\b(?P<title>{_TITLE})\b|"
+    rf"\bname\s+of\b.*\b(?P<named>{_TITLE})\b", re.I)
+# Words before a title that say whose it is or when, not which one: "Russian Foreign
+# Minister" answers "Russia's foreign minister", "former President Trump" "the US President".
+# Stems (STEM_CHARS) of countries and peoples, and of time words.
+_NOT_QUALIFIERS = {"india", "bhara", "russi", "ameri", "us", "u.s", "unite", "state", "china",
+                   "chine", "pakis", "ukrai", "sovie", "briti", "uk", "frenc", "franc", "germa",
+                   "japan", "israe", "iran", "europ", "eu", "nato", "forme", "then", "curre",
+                   "new"}
+_ROLE_WORDS = 3  # qualifiers of a title looked at: "External Affairs Minister", "Air Force Chief"
+_INITIAL_OR_NAME = re.compile(r"(?:[A-Z]\.\s*)*[A-Z][a-zA-Z’'\-]+")
+# "Jaishankar, the External Affairs Minister,": the name in apposition before the title.
+_NAME_BEFORE = re.compile(r"([A-Z][a-zA-Z’'\-]+),\s+(?:the\s+)?(?:[\w’'\-]+\s+){0,3}$")
+
 # (pattern on the question, check on a candidate sentence); the first match decides.
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
+    (_ROLE_QUESTION, "holder"),
     (re.compile(r"\b(what|which)\s+(\w+\s+){0,2}(percentage|percent|share|proportion|rate)\b|"
                 r"\bhow\s+much\s+of\b", re.I), "percent"),
     (re.compile(r"\bhow\s+many\b", re.I), "number"),
@@ -60,6 +82,45 @@ def _has_new_name(question: str) -> Callable[[str], bool]:
                                 for m in _CAPITALISED.finditer(sentence) if m.start() > 0)
 
 
+def _role(question: str) -> tuple[str, list[str]]:
+    """The title asked about and the words that say which one it is (not whose):
+    "India's External Affairs Minister" -> ("minister", ["exter", "affai"])."""
+    match = _ROLE_QUESTION.search(question)
+    if match is None:
+        return "", []
+    group = "title" if match.group("title") else "named"
+    before = _TOKEN.findall(question[:match.start(group)])
+    qualifiers = []
+    for word in reversed(before[-_ROLE_WORDS:]):
+        if word.endswith(("'s", "’s")) or word.lower() in {"who", "is", "was", "are", "were",
+                                                            "of", "the", "a", "an"}:
+            break
+        qualifiers.append(_stem(word))
+    return match.group(group).lower(), [q for q in qualifiers if q not in _NOT_QUALIFIERS]
+
+
+def _names_the_holder(question: str) -> Callable[[str], bool]:
+    """The asked-for title with the question's qualifiers before it and, right after it, a
+    name the question does not give: "Foreign Minister Sergei Lavrov" answers who Russia's
+    foreign minister is; "the Air Force Chief himself" and "Foreign Minister" for "External
+    Affairs Minister" do not."""
+    title, qualifiers = _role(question)
+    asked = {_stem(w) for w in _TOKEN.findall(question)}
+    pattern = re.compile(rf"\b{re.escape(title)}\b,?\s+", re.I)
+
+    def holds(sentence: str) -> bool:
+        for found in pattern.finditer(sentence):
+            before = sentence[:found.start()]
+            lead = {_stem(w) for w in _TOKEN.findall(before)[-_ROLE_WORDS:]}
+            after = _INITIAL_OR_NAME.match(sentence, found.end())
+            names = [after.group().split()[-1].strip(".")] if after else []
+            names += [m.group(1) for m in [_NAME_BEFORE.search(before)] if m]
+            if all(q in lead for q in qualifiers) and any(_stem(n) not in asked for n in names):
+                return True
+        return False
+    return holds
+
+
 def without_question_terms(question: str, sentence: str) -> str:
     """The sentence minus the words the question already uses ("F-35" is not a count)."""
     asked = {w.lower() for w in _TOKEN.findall(question)}
@@ -68,6 +129,8 @@ def without_question_terms(question: str, sentence: str) -> str:
 
 def type_check(question: str) -> Callable[[str], bool]:
     """A predicate telling whether a sentence holds the kind of answer asked for."""
+    if expected_type(question) == "holder":  # reads the title itself, so keeps every word
+        return _names_the_holder(question)
     check = _type_predicate(question)
     return lambda sentence: check(without_question_terms(question, sentence))
 
