@@ -1,7 +1,8 @@
 """Expected answer types: a question that asks "how many", "how much", "when", "what
 percentage" or "who" is only answered by a sentence that holds a number, an amount, a
 date, a percentage or a name; one that asks who holds a title ("Who is India's External
-Affairs Minister?") only by a sentence giving that title with a name after it.
+Affairs Minister?") only by a sentence giving that title with a name after it, and one that
+asks what an acronym stands for only by a sentence spelling it out.
 
 The cross-encoder scores topical relevance: for "How much did India pay for the S-400?"
 every sentence about the S-400 deal scores high, although none gives a price. Checking
@@ -51,8 +52,15 @@ _INITIAL_OR_NAME = re.compile(r"(?:[A-Z]\.\s*)*[A-Z][a-zA-Z’'\-]+")
 # "Jaishankar, the External Affairs Minister,": the name in apposition before the title.
 _NAME_BEFORE = re.compile(r"([A-Z][a-zA-Z’'\-]+),\s+(?:the\s+)?(?:[\w’'\-]+\s+){0,3}$")
 
+# "What does RELOS stand for?", "What is the full name of CAATSA?"
+_EXPANSION_QUESTION = re.compile(
+    r"\b(full\s+(name|form)|stands?\s+for|short\s+for|abbreviat\w*|acronym)\b", re.I)
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
+_WORD = re.compile(r"[^\W\d_][\w’'\-]*")
+
 # (pattern on the question, check on a candidate sentence); the first match decides.
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
+    (_EXPANSION_QUESTION, "expansion"),
     (_ROLE_QUESTION, "holder"),
     (re.compile(r"\b(what|which)\s+(\w+\s+){0,2}(percentage|percent|share|proportion|rate)\b|"
                 r"\bhow\s+much\s+of\b", re.I), "percent"),
@@ -121,6 +129,44 @@ def _names_the_holder(question: str) -> Callable[[str], bool]:
     return holds
 
 
+def _spells(words: list[str], letters: str) -> bool:
+    """True when the words' leading letters spell ``letters`` in order: every capitalised
+    word gives the first one or more of its letters, small words ("of", "and") give their
+    first letter or none. "Reciprocal Exchange of LOgistic Support" spells RELOS."""
+    if not words:
+        return not letters
+    head, rest = words[0], words[1:]
+    if head[0].islower() and _spells(rest, letters):
+        return True
+    return any(_spells(rest, letters[k:])
+               for k in range(1, min(len(head), len(letters)) + 1)
+               if head[:k].lower() == letters[:k].lower())
+
+
+def _spells_out(acronym: str) -> Callable[[str], bool]:
+    """A sentence giving the acronym's expansion: "CAATSA (Countering America's Adversaries
+    Through Sanctions Act)" or "Reciprocal Exchange of Logistic Support (RELOS)"."""
+    after = re.compile(rf"\b{acronym}\s*\(([^)]+)\)")
+    before = re.compile(rf"([^()]+)\(\s*{acronym}\s*\)")
+
+    def holds(sentence: str) -> bool:
+        if any(_spells(_WORD.findall(m.group(1)), acronym) for m in after.finditer(sentence)):
+            return True
+        for m in before.finditer(sentence):
+            words = _WORD.findall(m.group(1))[-3 * len(acronym):]
+            if any(_spells(words[i:], acronym) for i in range(len(words))):
+                return True
+        return False
+    return holds
+
+
+def decides_alone(question: str) -> bool:
+    """Whether a sentence of the kind asked for answers by its form, whatever its relevance
+    score: an acronym's spelled-out expansion answers "What does it stand for?" even in a
+    sentence about something else, where the cross-encoder scores it low."""
+    return expected_type(question) == "expansion" and bool(_ACRONYM.search(question))
+
+
 def without_question_terms(question: str, sentence: str) -> str:
     """The sentence minus the words the question already uses ("F-35" is not a count)."""
     asked = {w.lower() for w in _TOKEN.findall(question)}
@@ -131,6 +177,9 @@ def type_check(question: str) -> Callable[[str], bool]:
     """A predicate telling whether a sentence holds the kind of answer asked for."""
     if expected_type(question) == "holder":  # reads the title itself, so keeps every word
         return _names_the_holder(question)
+    if expected_type(question) == "expansion":
+        acronym = _ACRONYM.search(question)
+        return _spells_out(acronym.group()) if acronym else lambda sentence: True
     check = _type_predicate(question)
     return lambda sentence: check(without_question_terms(question, sentence))
 

@@ -10,10 +10,11 @@ article itself (author, date, outlet) are answered from the lines that show them
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
-from .answer_types import type_check
+from .answer_types import decides_alone, type_check
 from .metadata_answers import metadata_answer
 from .retrieval import HybridSearcher, RetrievalResult, ScoredSentence
 from .schema import Answer, Citation, Passage
@@ -41,6 +42,8 @@ def choose_sentences(question: str, sentences: list[ScoredSentence], threshold: 
     """The best answering sentences: of the type asked for, above the threshold, near the
     best one, no repeats."""
     holds_answer = type_check(question)
+    if decides_alone(question):
+        threshold = -math.inf
     chosen: list[ScoredSentence] = []
     for sent in sentences:  # already best first
         if len(chosen) == limit or sent.score < threshold:

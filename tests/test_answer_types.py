@@ -51,3 +51,38 @@ def test_title_holders_the_articles_do_not_name_are_refused(assistant: Assistant
 def test_a_named_title_holder_is_answered(assistant: Assistant):
     answer = assistant.answer("Who is Russia's foreign minister?")
     assert "Lavrov" in answer.text and answer.citations
+
+
+CAATSA = ("The platform is so advanced that it rattled Washington enough to threaten sanctions "
+          "under CAATSA (Countering America’s Adversaries Through Sanctions Act).")
+RELOS = ("The Russian Duma’s approval of the Reciprocal Exchange of Logistic Support (RELOS) "
+         "pact signified a significant expansion of operational cooperation.")
+
+
+@pytest.mark.parametrize(("question", "sentence", "answers"), [
+    ("What is the full name of CAATSA?", CAATSA, True),
+    ("What does RELOS stand for?", RELOS, True),  # "LOgistic" gives two letters
+    ("What does RELOS stand for?", CAATSA, False),
+    ("What does CAATSA stand for?",
+     "For Bharat, the warning signs were clear: veiled threats of sanctions under CAATSA.", False),
+    ("What does CAATSA stand for?", "CAATSA (a US law) was never enforced.", False),
+])
+def test_an_acronym_question_needs_the_acronym_spelled_out(question, sentence, answers):
+    assert expected_type(question) == "expansion"
+    assert type_check(question)(sentence) is answers
+
+
+@pytest.mark.parametrize(("question", "expansion"), [
+    ("What is the full name of CAATSA?", "Countering America’s Adversaries Through Sanctions Act"),
+    ("What does RELOS stand for?", "Reciprocal Exchange of Logistic Support"),
+])
+def test_acronyms_are_answered_from_the_sentence_that_spells_them_out(assistant: Assistant,
+                                                                      question, expansion):
+    """The cross-encoder scores the CAATSA sentence at about -5.6 (it is about sanctions), far
+    below the answer threshold; its form answers the question all the same."""
+    answer = assistant.answer(question)
+    assert expansion in answer.text and answer.citations
+
+
+def test_an_acronym_the_articles_never_spell_out_is_refused(assistant: Assistant):
+    assert assistant.answer("What does BRICS stand for?").refused
