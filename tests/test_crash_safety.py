@@ -35,6 +35,9 @@ from .conftest import CORPUS, ROOT, load_jsonl
 
 TRIALS = 22  # kill points; at least MIN_KILLS of them must land while the run is still going
 MIN_KILLS = 20
+# Kill points spread over this share of the measured run: a run on this shared machine can be
+# 15 % quicker than the one measured, and a kill after the end tests nothing.
+KILL_SPAN = 0.85
 EXTRA_ARTICLES = 12  # per swapped set: enough for several write groups of GROUP_CHUNKS
 GROUP_CHUNKS = 48  # small groups so that kills also land between and inside group writes
 # The INT8 embedder quantises activations per batch, so one text embedded in two different
@@ -304,7 +307,8 @@ def test_index_killed_at_random_points_is_repaired_by_the_next_run(tmp_path, rea
     rng, kills, written_at_kill = random.Random(7), 0, []
     for trial in range(TRIALS):
         corpus.swap()
-        kills += kill_after(run_seconds * (trial + rng.random()) / TRIALS, corpus.corpus, work)
+        kills += kill_after(KILL_SPAN * run_seconds * (trial + rng.random()) / TRIALS,
+                            corpus.corpus, work)
         written_at_kill.append(articles_indexed(work, corpus.corpus))
         if trial % 3 == 2:
             corpus.swap()  # the corpus changes again before the next run
