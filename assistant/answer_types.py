@@ -19,6 +19,10 @@ _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelv
                  r"forty|fifty|hundred|thousand|dozen|dozens|several|half|a few")
 # A standalone number: "Su-57" and "F-35" are names of things, not counts.
 _NUMBER = re.compile(rf"(?<![\w-])\d[\d,.]*(?![\w-])|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+# "the two countries" means "both", not a count: no answer to "How many jets?"
+_NOT_A_COUNT = re.compile(r"\b(the|both|these|those)\s+two\s+(countries|nations|sides|leaders|"
+                          r"governments|powers|states|democracies|neighbou?rs|partners|"
+                          r"militaries|armies|capitals)\b", re.IGNORECASE)
 _AMOUNT = re.compile(r"[$₹€£¥]\s?\d|\b\d[\d,.]*\s?(billion|million|trillion|crore|lakh|bn|mn)\b|"
                      r"\b(rupees?|dollars?|roubles?|rubles?|crore)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d\s?%|\b(per\s?cent|percent|percentage)\b", re.IGNORECASE)
@@ -187,7 +191,7 @@ def type_check(question: str) -> Callable[[str], bool]:
 def _type_predicate(question: str) -> Callable[[str], bool]:
     checks: dict[str, Callable[[str], bool]] = {
         "percent": lambda s: bool(_PERCENT.search(s)),
-        "number": lambda s: bool(_NUMBER.search(s)),
+        "number": lambda s: bool(_NUMBER.search(_NOT_A_COUNT.sub(" ", s))),
         "amount": lambda s: bool(_AMOUNT.search(s)),
         "date": lambda s: bool(_DATE.search(s)),
         "time": lambda s: bool(_DATE.search(s) or _TIME.search(s)),

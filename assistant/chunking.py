@@ -54,6 +54,34 @@ def split_sentences(text: str, max_chars: int = 1000) -> list[Span]:
     return spans
 
 
+HEADING_MAX_WORDS = 12
+_SENTENCE_END = re.compile(r"[.!?…\"”’)]\s*$")
+
+
+def is_heading(text: str, span: Span) -> bool:
+    """A line of its own, short and without a sentence's closing punctuation."""
+    whole_line = ((span.start == 0 or text[span.start - 1] == "\n")
+                  and (span.end == len(text) or text[span.end] == "\n"))
+    words = text[span.start:span.end].split()
+    return (whole_line and 0 < len(words) <= HEADING_MAX_WORDS
+            and not _SENTENCE_END.search(text[span.start:span.end]))
+
+
+def section_headings(text: str, sentences: list[Span]) -> list[int | None]:
+    """For each sentence, the index of the nearest heading before it (None above the first).
+
+    A sentence deep in a section often names nothing it is about ("The United States refused
+    to share source codes"); its heading ("The F-35 Issue: Technology Without Control") does.
+    """
+    headings: list[int | None] = []
+    current: int | None = None
+    for i, span in enumerate(sentences):
+        headings.append(current)
+        if is_heading(text, span):
+            current = i
+    return headings
+
+
 def chunk_sentences(sentences: list[Span], chunk_chars: int, overlap: int) -> list[Span]:
     """Pack consecutive sentences into chunks of at most ``chunk_chars`` (one sentence at least)."""
     chunks: list[Span] = []

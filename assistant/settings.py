@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     # corpus (bench/rerank_blend.py, docs/benchmarks.md "Rerank ordering").
     rerank_list_weight: float = Field(4.0, ge=0)
     sentence_context: int = 1  # preceding sentences the cross-encoder reads with each one
+    section_headings: bool = True  # and the heading of the section it is in
     # Sentences of the reranked candidates the cross-encoder reads, the best BM25 matches
     # first (0: all). 20 of ~55 changed no answer on the development set at 0.46 the cost.
     rerank_sentences: int = Field(20, ge=0)

@@ -12,9 +12,12 @@ run and with the live cross-encoder (no memoised scores):
 - SciFact (the cached bge-small index of ``bench/scifact.py``): nDCG@10 and Recall@100 of
   the default configuration (hybrid, rerank depth 10), with its pairs per query.
 
-Writes ``bench/out/shortlist.json`` and plots ``docs/shortlist_curve.png``.
+Writes ``bench/out/shortlist.json`` and plots ``docs/shortlist_curve.png``. ``--variants``
+compares other settings of what the cross-encoder reads the same way (JSON overrides of the
+defaults, one per variant) and writes ``bench/out/shortlist-variants.json``, no plot.
 
     .venv/bin/python bench/shortlist.py [--budgets 0 10 15 20 30] [--rounds 3] [--no-scifact]
+    .venv/bin/python bench/shortlist.py --variants '{"section_headings": false}' '{}'
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PLOT = ROOT / "docs" / "shortlist_curve.png"
 
 
-def with_budget(settings: Settings, budget: int) -> Settings:
-    return settings.model_copy(update={"rerank_sentences": budget})
+def label_of(overrides: dict) -> str:
+    if list(overrides) == ["rerank_sentences"]:
+        return str(overrides["rerank_sentences"] or "all")
+    return json.dumps(overrides) if overrides else "default"
 
 
 def corpus_quality(assistant: Assistant, counter: ObservedReranker) -> dict:
@@ -57,30 +62,31 @@ def corpus_quality(assistant: Assistant, counter: ObservedReranker) -> dict:
             "retrieval_misses": retrieval.misses, "wrong_answers": answers.wrong}
 
 
-def answer_latency(assistants: dict[int, Assistant], rounds: int) -> dict[int, dict]:
-    """answer() p50/p95 per budget, budgets alternated question by question."""
+def answer_latency(assistants: dict[str, Assistant], rounds: int) -> dict[str, dict]:
+    """answer() p50/p95 per variant, variants alternated question by question."""
     questions = [item.question for item in load_qa()]
-    times: dict[int, list[float]] = {budget: [] for budget in assistants}
+    times: dict[str, list[float]] = {label: [] for label in assistants}
     for assistant in assistants.values():
         assistant.answer("warm up the models")
     for _ in range(rounds):
         for question in questions:
-            for budget, assistant in assistants.items():
+            for label, assistant in assistants.items():
                 started = time.perf_counter()
                 assistant.answer(question)
-                times[budget].append((time.perf_counter() - started) * 1000)
+                times[label].append((time.perf_counter() - started) * 1000)
     out = {}
-    for budget, values in times.items():
+    for label, values in times.items():
         values.sort()
-        out[budget] = {"answer_p50_ms": round(statistics.median(values), 1),
+        out[label] = {"answer_p50_ms": round(statistics.median(values), 1),
                        "answer_p95_ms": round(values[int(0.95 * (len(values) - 1))], 1)}
     return out
 
 
-def scifact_quality(budget: int, counter: ObservedReranker) -> dict:
+def scifact_quality(overrides: dict, counter: ObservedReranker) -> dict:
     """The default configuration's nDCG@10 / Recall@100 on SciFact, and pairs per query."""
     base = OUT / "scifact"
-    settings = with_budget(Settings(dense_candidates=100, lexical_candidates=100), budget)
+    settings = Settings(dense_candidates=100, lexical_candidates=100).model_copy(
+        update=overrides)
     assistant = Assistant(corpus_dir=base / "corpus", index_dir=base / "index-bge-small",
                           embedder="bge-small", settings=settings)
     use_reranker(assistant, counter)
@@ -132,6 +138,8 @@ def plot(rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", nargs="+", type=int, default=[0, 10, 15, 20, 30])
+    parser.add_argument("--variants", nargs="+", type=json.loads, default=None,
+                        help="JSON settings overrides, compared instead of the budgets")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-scifact", action="store_true")
     parser.add_argument("--plot", type=Path, default=PLOT)
@@ -141,34 +149,38 @@ def main() -> None:
     if args.replot:
         plot(json.loads((OUT / "shortlist.json").read_text())["rows"], args.plot)
         return
+    variants = args.variants or [{"rerank_sentences": budget} for budget in args.budgets]
     results: dict = {"machine": machine(), "rows": []}
     counter = ObservedReranker(memoise=False)
+    rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        assistants = {}
-        for budget in args.budgets:
-            assistants[budget] = Assistant(corpus_dir=ROOT / "corpus", index_dir=tmp,
-                                           settings=with_budget(get_settings(), budget))
-        assistants[args.budgets[0]].index()
-        rows = {}
-        for budget, assistant in assistants.items():
+        assistants = {label_of(v): Assistant(corpus_dir=ROOT / "corpus", index_dir=tmp,
+                                             settings=get_settings().model_copy(update=v))
+                      for v in variants}
+        next(iter(assistants.values())).index()
+        for overrides in variants:
+            label = label_of(overrides)
+            assistant = assistants[label]
             own = assistant.searcher.reranker
             use_reranker(assistant, counter)
-            rows[budget] = {"rerank_sentences": budget, "label": str(budget or "all"),
-                            **corpus_quality(assistant, counter)}
+            rows[label] = {**overrides, "label": label, **corpus_quality(assistant, counter)}
             assistant.searcher.reranker = own  # time the cross-encoder itself, uncounted
-            print(rows[budget], flush=True)
-        for budget, timing in answer_latency(assistants, args.rounds).items():
-            rows[budget] |= timing
-            print(budget, timing, flush=True)
+            print(rows[label], flush=True)
+        for label, timing in answer_latency(assistants, args.rounds).items():
+            rows[label] |= timing
+            print(label, timing, flush=True)
     if not args.no_scifact:
-        for budget in args.budgets:
-            rows[budget] |= scifact_quality(budget, counter)
-            print(budget, {k: v for k, v in rows[budget].items() if k.startswith("scifact")},
+        for overrides in variants:
+            label = label_of(overrides)
+            rows[label] |= scifact_quality(overrides, counter)
+            print(label, {k: v for k, v in rows[label].items() if k.startswith("scifact")},
                   flush=True)
     results["rows"] = list(rows.values())
     results["load_avg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
-    (OUT / "shortlist.json").write_text(json.dumps(results, indent=1))
-    plot(results["rows"], args.plot)
+    name = "shortlist-variants" if args.variants else "shortlist"
+    (OUT / f"{name}.json").write_text(json.dumps(results, indent=1))
+    if not args.variants:
+        plot(results["rows"], args.plot)
 
 
 if __name__ == "__main__":

@@ -86,3 +86,10 @@ def test_acronyms_are_answered_from_the_sentence_that_spells_them_out(assistant:
 
 def test_an_acronym_the_articles_never_spell_out_is_refused(assistant: Assistant):
     assert assistant.answer("What does BRICS stand for?").refused
+
+
+def test_the_two_countries_is_not_a_count():
+    how_many = type_check("How many Su-57 jets would India build under Russia's offer?")
+    assert not how_many("Aircraft such as the Su-30MKI reflect the high level of military "
+                        "collaboration between the two countries.")
+    assert how_many("Russia offered to build two squadrons in India.")

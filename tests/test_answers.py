@@ -11,12 +11,14 @@ import assistant as package
 from assistant import Answer, Assistant, UserError
 
 F35 = "Why did India turn down the F-35?"
+# The two articles that tell why: no technology transfer, no source codes.
+F35_ARTICLES = {"india-sovereignty-over-alignment.txt", "bharat-bold-pivot-defense-ties-russia.txt"}
 
 
 def test_retrieve_returns_exact_spans_best_first(assistant: Assistant):
     hits = assistant.retrieve(F35, k=5)
     assert len(hits) == 5
-    assert hits[0].doc_id == "india-sovereignty-over-alignment.txt"
+    assert hits[0].doc_id in F35_ARTICLES
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     for hit in hits:
         doc = assistant.document(hit.doc_id)
@@ -40,9 +42,7 @@ def test_answer_cites_the_passage_it_quotes(assistant: Assistant):
     assert markers[0] == 1 and set(markers) == {c.number for c in answer.citations}
     assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     cited = answer.citations[0]
-    # The two articles that tell why: no technology transfer, no source codes.
-    assert cited.doc_id in {"india-sovereignty-over-alignment.txt",
-                            "bharat-bold-pivot-defense-ties-russia.txt"}
+    assert cited.doc_id in F35_ARTICLES
     doc = assistant.document(cited.doc_id)
     assert doc.text[cited.start:cited.end] == cited.text
     assert cited.start <= cited.highlight_start < cited.highlight_end <= cited.end

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from assistant.chunking import chunk_document, split_sentences
+from assistant.chunking import chunk_document, section_headings, split_sentences
 
 from .conftest import CORPUS
 
@@ -45,3 +45,20 @@ def test_overlong_sentence_is_wrapped_not_dropped():
     chunks = chunk_document("a", text.strip(), 300, 1)
     assert "".join(c.text.replace(" ", "") for c in chunks).count("end.") >= 1
     assert max(c.end - c.start for c in chunks) <= 300
+
+
+def test_each_sentence_knows_the_heading_of_its_section():
+    text = ("India and the F-35\nIntro sentence one. Intro two.\n"
+            "The F-35 Issue: Technology Without Control\n"
+            "The offer looked good. The United States refused to share source codes.\n"
+            "Is this a heading?\nNo, that was a question.")
+    sentences = split_sentences(text)
+    spoken = [text[s.start:s.end] for s in sentences]
+    headings = section_headings(text, sentences)
+    heading_of = {spoken[i]: spoken[h] if h is not None else None
+                  for i, h in enumerate(headings)}
+    assert heading_of["India and the F-35"] is None
+    assert heading_of["Intro two."] == "India and the F-35"
+    assert heading_of["The United States refused to share source codes."] == (
+        "The F-35 Issue: Technology Without Control")
+    assert heading_of["No, that was a question."] == "The F-35 Issue: Technology Without Control"

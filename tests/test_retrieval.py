@@ -90,3 +90,17 @@ def test_best_matches_first_puts_the_sentence_with_the_rare_asked_word_first():
     assert best_matches_first("What are the Malabar exercises?", texts)[0] == 1
     assert best_matches_first("Nothing here matches", texts) == [0, 1, 2]
     assert best_matches_first("the of and", ["", "and the"]) == [0, 1]
+
+
+def test_the_cross_encoder_reads_a_sentence_under_its_section_heading(assistant: Assistant):
+    """"The United States refused to share source codes…" names no aircraft; its heading does,
+    and with it the sentence answers why India turned the F-35 down."""
+    doc = assistant.document("india-sovereignty-over-alignment.txt")
+    start = doc.text.index("The United States refused to share source codes")
+    sentences = assistant.searcher._sentences(doc.text)
+    i = next(n for n, s in enumerate(sentences) if s.start == start)
+    read = assistant.searcher._as_read(doc.text, i)
+    assert read.startswith("The F-35 Issue: Technology Without Control ")
+    assert read.endswith("weapons-integration frameworks.")
+    answer = assistant.answer("Why did India turn down the F-35?")
+    assert any("refused to share source codes" in c.text for c in answer.citations)
