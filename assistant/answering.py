@@ -139,14 +139,19 @@ class ExtractiveAnswerer:
         ``question`` decides the kind of answer wanted; ``query`` (the question plus what a
         follow-up carries from earlier turns) is what sentences were scored against.
         """
+        # Only sentences of the passages returned can be cited. Choosing among the others
+        # and dropping them after lost answers: when two articles share a sentence, the copy
+        # outside the top passages could win and shut out the citable one as its repeat.
+        citable = [s for s in result.sentences
+                   if home_passage(s.doc_id, s.start, s.end, result.passages) is not None]
         parts = split_question(question)
         if len(parts) == 1:
-            return in_reading_order(choose_sentences(question, result.sentences,
+            return in_reading_order(choose_sentences(question, citable,
                                                      self.threshold, self.limit))
         carried = query[len(question):] if query.startswith(question) else ""
         chosen: list[ScoredSentence] = []
         for part in parts:
-            ranked = self.searcher.rescore(part + carried, result.sentences)
+            ranked = self.searcher.rescore(part + carried, citable)
             fresh = [s for s in ranked if not any(_overlaps(s, c) for c in chosen)]
             chosen += choose_sentences(part, fresh, self.threshold, 1)
         return chosen

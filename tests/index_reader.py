@@ -2,8 +2,9 @@
 
 ``python -m tests.index_reader CORPUS INDEX STOP_FILE QUESTIONS_JSON`` answers the questions in
 turn until STOP_FILE exists, printing one JSON line per answer: the question's id and either
-the cited article ids or the error. It runs in its own process because that is how a reader
-meets a crash in practice: ``assistant serve`` answering while ``assistant index`` dies.
+the cited article ids and passage texts, or the error. It runs in its own process because
+that is how a reader meets a crash in practice: ``assistant serve`` answering while
+``assistant index`` dies.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def answer_line(assistant: Assistant, item: dict) -> dict:
         answer = assistant.answer(item["question"])
     except Exception as exc:  # the point is to report whatever a crash does to a reader
         return {"id": item["id"], "error": f"{type(exc).__name__}: {exc}"}
-    return {"id": item["id"], "cited": [c.doc_id for c in answer.citations]}
+    return {"id": item["id"], "cited": [c.doc_id for c in answer.citations],
+            "passages": [c.text for c in answer.citations]}
 
 
 def main(corpus: str, index: str, stop_file: str, questions_json: str) -> int:

@@ -124,3 +124,26 @@ def test_empty_index_is_a_user_error(tmp_path):
     empty = Assistant(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     with pytest.raises(UserError, match="index"):
         empty.answer(F35)
+
+
+def test_a_shared_sentence_is_cited_from_the_copy_among_the_passages(assistant: Assistant):
+    """Two articles can hold one sentence. When the copy outside the returned passages scores
+    higher, the answer must still cite the copy inside them, not refuse (a reader under a
+    concurrent re-index of near-copies met this)."""
+    from assistant.answering import ExtractiveAnswerer
+    from assistant.retrieval import RetrievalResult, ScoredSentence
+    from assistant.schema import Passage
+
+    question = "How many decades does the India–Russia relationship go back?"
+    doc = assistant.document("2026-02-india-balancing-act-us-russia.txt")
+    start = doc.text.index("India’s relationship with Russia (formerly the Soviet Union)")
+    end = doc.text.index(".", start) + 1
+    text = doc.text[start:end]
+    passage = Passage(doc_id=doc.doc_id, text=doc.text[start - 10:end], start=start - 10,
+                      end=end, score=1.0)
+    result = RetrievalResult([passage], [
+        ScoredSentence("extra-copy.txt", 5, 5 + len(text), text, 7.6),  # not among passages
+        ScoredSentence(doc.doc_id, start, end, text, 7.5)])
+    answerer = ExtractiveAnswerer(assistant.searcher, threshold=-0.5, limit=3)
+    answer = answerer.answer(question, question, result)
+    assert [(c.doc_id, c.highlight_start) for c in answer.citations] == [(doc.doc_id, start)]
