@@ -179,9 +179,10 @@ def without_question_terms(question: str, sentence: str) -> str:
 
 def type_check(question: str) -> Callable[[str], bool]:
     """A predicate telling whether a sentence holds the kind of answer asked for."""
-    if expected_type(question) == "holder":  # reads the title itself, so keeps every word
+    kind = expected_type(question)
+    if kind == "holder":  # reads the title itself, so keeps every word
         return _names_the_holder(question)
-    if expected_type(question) == "expansion":
+    if kind == "expansion":
         acronym = _ACRONYM.search(question)
         return _spells_out(acronym.group()) if acronym else lambda sentence: True
     check = _type_predicate(question)

@@ -57,7 +57,6 @@ def tokenize(texts: list[str]) -> list[list[str]]:
                               show_progress=False)
 
 
-
 def best_matches_first(query: str, texts: list[str]) -> list[int]:
     """Positions of ``texts``, best BM25 match for ``query`` first, scored among ``texts``
     alone (their own document frequencies), ties in the order given.
@@ -76,6 +75,7 @@ def best_matches_first(query: str, texts: list[str]) -> list[int]:
         return list(range(len(texts)))
     scores = bm25.get_scores(known)
     return sorted(range(len(texts)), key=lambda i: -scores[i])
+
 
 @dataclass(frozen=True)
 class CorpusStats:

@@ -249,8 +249,9 @@ class HybridSearcher:
                     texts[key] = doc_text[sent.start:sent.end]
                     inputs[key] = self._as_read(doc_text, i)
             owners[cand.chunk_id] = keys
-        keys = self._shortlist(self.aliases(query), inputs, owners)
-        scores = self.reranker().score(self.aliases(query), [inputs[key] for key in keys])
+        query = self.aliases(query)
+        keys = self._shortlist(query, inputs, owners)
+        scores = self.reranker().score(query, [inputs[key] for key in keys])
         by_key = dict(zip(keys, (float(x) for x in scores), strict=True))
         for cand in candidates:
             cand.sentence_scores = sorted((by_key[key] for key in owners[cand.chunk_id]
@@ -284,7 +285,7 @@ class HybridSearcher:
         The cross-encoder is nearly all of an answer's cost, and the sentence that answers
         a question shares its rare words far more often than not: on the development set,
         reading the best 20 of about 55 sentences changed no answer and no top 5 while
-        reading 0.46 of the word pieces (docs/benchmarks.md, "Sentence shortlist").
+        reading 0.44 of the word pieces (docs/benchmarks.md, "Sentence shortlist").
         """
         keys = list(inputs)
         budget = self.settings.rerank_sentences
